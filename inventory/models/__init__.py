@@ -1,0 +1,23 @@
+from inventory.models.allocations import Allocation
+from inventory.models.catalog import Product, Variant
+from inventory.models.idempotency import IdempotencyRecord
+from inventory.models.ledger import ACTION_SIGN, Action, MovementAudit, StockMovement
+from inventory.models.stock import StockItem, StockLocation
+from inventory.models.transfers import StockTransfer
+from inventory.models.valuation import CostLayer, LayerConsumption
+
+__all__ = [
+    "ACTION_SIGN",
+    "Action",
+    "Allocation",
+    "CostLayer",
+    "IdempotencyRecord",
+    "LayerConsumption",
+    "MovementAudit",
+    "Product",
+    "StockItem",
+    "StockLocation",
+    "StockMovement",
+    "StockTransfer",
+    "Variant",
+]

@@ -1,0 +1,109 @@
+"""The ledger: one row per change of stock, and the audit trail of edits to it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from inventory.models.stock import StockItem
+
+
+class Action(models.TextChoices):
+    RECEIVED = "received", "Received"
+    SOLD = "sold", "Sold"
+    RETURNED = "returned", "Returned"
+    ADJUSTED = "adjusted", "Adjusted"
+    COUNTED = "counted", "Counted"
+    TRANSFERRED_IN = "transferred_in", "Transferred in"
+    TRANSFERRED_OUT = "transferred_out", "Transferred out"
+
+
+# The sign each action's quantity must have: +1 inbound, -1 outbound, 0 either way.
+ACTION_SIGN = {
+    Action.RECEIVED: 1,
+    Action.RETURNED: 1,
+    Action.TRANSFERRED_IN: 1,
+    Action.SOLD: -1,
+    Action.TRANSFERRED_OUT: -1,
+    Action.ADJUSTED: 0,
+    Action.COUNTED: 0,
+}
+
+
+class StockMovement(models.Model):
+    stock_item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="movements")
+    quantity = models.IntegerField()
+    action = models.CharField(max_length=20, choices=Action.choices)
+    movement_date = models.DateTimeField(db_index=False)
+    # Valuation figures, written by services.valuation.
+    value_per_unit = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    # True when an inbound unit cost was given (or taken from the variant's cost price) rather than
+    # derived from the running average, so that reposting keeps it.
+    unit_cost_fixed = models.BooleanField(default=False)
+    total_cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    balance_after = models.IntegerField(default=0)
+    value_in_stock_after = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    average_cost_after = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    rank = models.PositiveIntegerField(default=0)
+    # What caused the movement, settable through every API that creates movements.
+    resource_type = models.CharField(max_length=64, blank=True, default="")
+    resource_id = models.CharField(max_length=64, blank=True, default="")
+    caused_by_order_no = models.CharField(max_length=64, blank=True, default="")
+    caused_by_resource_id = models.CharField(max_length=64, blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    transfer = models.ForeignKey("inventory.StockTransfer", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="movements")
+    # The transferred_out leg a transferred_in leg takes its cost from.
+    source_movement = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="destination_movements")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-movement_date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(quantity=0), name="movement_quantity_not_zero"),
+        ]
+        indexes = [
+            models.Index(fields=["stock_item", "movement_date", "id"], name="movement_item_date_idx"),
+            models.Index(fields=["stock_item", "rank"], name="movement_item_rank_idx"),
+            models.Index(fields=["created_at"], name="movement_created_idx"),
+            models.Index(fields=["updated_at"], name="movement_updated_idx"),
+            models.Index(fields=["caused_by_order_no"], name="movement_order_no_idx"),
+            models.Index(fields=["resource_type", "resource_id"], name="movement_resource_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.quantity:+d} on item {self.stock_item_id}"
+
+    @property
+    def is_inbound(self) -> bool:
+        return self.quantity > 0
+
+
+class MovementAudit(models.Model):
+    """Who changed or deleted a movement, when, and its fields before and after."""
+
+    class Operation(models.TextChoices):
+        UPDATE = "update", "Update"
+        DELETE = "delete", "Delete"
+
+    movement = models.ForeignKey(StockMovement, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="audits")
+    movement_ref = models.BigIntegerField(help_text="Id of the movement, kept after it is deleted.")
+    stock_item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="movement_audits")
+    operation = models.CharField(max_length=10, choices=Operation.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField()
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["movement_ref"], name="audit_movement_ref_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.operation} movement #{self.movement_ref}"

@@ -1,0 +1,62 @@
+"""Where stock lives: locations and the stock item of a variant at a location."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+from inventory.models.catalog import Variant
+
+
+class StockLocation(models.Model):
+    name = models.CharField(max_length=255)
+    code = models.CharField(max_length=32, unique=True)
+    active = models.BooleanField(default=True)
+    default = models.BooleanField(default=False)
+    backorderable_default = models.BooleanField(default=False)
+    propagate_all_variants = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class StockItem(models.Model):
+    """One variant at one location. `count_on_hand`, `value_in_stock` and `average_cost` are caches
+    of the item's movement ledger, written only by `inventory.services`."""
+
+    stock_location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="stock_items")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="stock_items")
+    count_on_hand = models.IntegerField(default=0, editable=False)
+    quantity_allocated = models.IntegerField(default=0, editable=False)
+    backorderable = models.BooleanField(default=False)
+    reorder_point = models.IntegerField(default=0)
+    max_stock_level = models.IntegerField(null=True, blank=True)
+    last_counted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    value_in_stock = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"), editable=False)
+    average_cost = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"), editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["stock_location_id", "variant_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stock_location", "variant"], name="stock_item_unique_location_variant"),
+            models.CheckConstraint(condition=models.Q(quantity_allocated__gte=0),
+                                   name="stock_item_allocated_not_negative"),
+            models.CheckConstraint(condition=models.Q(reorder_point__gte=0),
+                                   name="stock_item_reorder_point_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant.sku} @ {self.stock_location.code}"
+
+    @property
+    def num_available(self) -> int:
+        """On hand less what is reserved for orders."""
+        return self.count_on_hand - self.quantity_allocated

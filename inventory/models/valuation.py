@@ -1,0 +1,46 @@
+"""FIFO cost layers (batches) and which outbound movement drew from which layer."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from inventory.models.ledger import StockMovement
+from inventory.models.stock import StockItem
+
+
+class CostLayer(models.Model):
+    """A batch received at one unit cost. A layer with negative quantities records units sold short on
+    a backorderable item, costed provisionally; the next receipt settles it (see services.valuation)."""
+
+    stock_item = models.ForeignKey(StockItem, on_delete=models.CASCADE, related_name="cost_layers")
+    movement = models.ForeignKey(StockMovement, on_delete=models.CASCADE, related_name="cost_layers")
+    unit_cost = models.DecimalField(max_digits=14, decimal_places=4)
+    quantity_received = models.IntegerField()
+    quantity_remaining = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["stock_item", "quantity_remaining"], name="layer_item_remaining_idx")]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk}: {self.quantity_remaining}/{self.quantity_received} @ {self.unit_cost}"
+
+    @property
+    def is_shortfall(self) -> bool:
+        return self.quantity_received < 0
+
+
+class LayerConsumption(models.Model):
+    """`quantity` units of `layer` consumed (or, for a shortfall layer, settled) by `movement`."""
+
+    movement = models.ForeignKey(StockMovement, on_delete=models.CASCADE, related_name="consumptions")
+    layer = models.ForeignKey(CostLayer, on_delete=models.CASCADE, related_name="consumptions")
+    quantity = models.PositiveIntegerField()
+    unit_cost = models.DecimalField(max_digits=14, decimal_places=4)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of batch {self.layer_id} by movement {self.movement_id}"

@@ -1,0 +1,51 @@
+"""The service layer: the only code that writes stock movements and stock levels.
+
+Views, the admin, management commands and tests call these functions; nothing else writes.
+"""
+
+from inventory.services.catalog import create_product, create_stock_item, create_stock_location, create_variant
+from inventory.services.errors import (
+    AllocationError,
+    InsufficientStock,
+    InvalidMovement,
+    LocationMismatch,
+    MovementLocked,
+    StockError,
+)
+from inventory.services.movements import (
+    Cause,
+    adjust,
+    delete_movement,
+    receive,
+    record_movement,
+    return_items,
+    sell,
+    set_count,
+    ship,
+    update_movement,
+)
+from inventory.services.transfers import transfer
+
+__all__ = [
+    "AllocationError",
+    "Cause",
+    "InsufficientStock",
+    "InvalidMovement",
+    "LocationMismatch",
+    "MovementLocked",
+    "StockError",
+    "adjust",
+    "create_product",
+    "create_stock_item",
+    "create_stock_location",
+    "create_variant",
+    "delete_movement",
+    "receive",
+    "record_movement",
+    "return_items",
+    "sell",
+    "set_count",
+    "ship",
+    "transfer",
+    "update_movement",
+]

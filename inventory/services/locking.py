@@ -1,0 +1,34 @@
+"""Row locks on stock items, always taken in primary-key order so that two transactions touching the
+same items cannot deadlock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from inventory.models import StockItem
+
+
+def lock_items(item_ids: Iterable[int]) -> dict[int, StockItem]:
+    """Lock the given stock items (SELECT ... FOR UPDATE, pk order) and return them fresh, by id.
+
+    Must run inside a transaction. On SQLite, which has no row locks, the IMMEDIATE transaction mode
+    set in settings serialises writers instead.
+    """
+    assert transaction.get_connection().in_atomic_block, "lock_items needs a transaction"
+    ids = sorted(set(item_ids))
+    items = (
+        StockItem.objects.select_for_update(of=("self",))
+        .select_related("variant", "stock_location")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    return {item.pk: item for item in items}
+
+
+def lock_item(item_id: int) -> StockItem:
+    items = lock_items([item_id])
+    if item_id not in items:
+        raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
+    return items[item_id]

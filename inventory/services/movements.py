@@ -1,0 +1,343 @@
+"""Recording stock movements: the only code that writes the ledger and the stock levels it caches.
+
+Every public function here is one transaction that locks the stock item row first. A movement dated
+at or after the newest one is valued on the spot (the fast path); a backdated one, and any edit or
+deletion, reposts the item's whole ledger so that rank and running figures stay in date order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.models import ACTION_SIGN, Action, MovementAudit, StockItem, StockMovement
+from inventory.services.errors import InsufficientStock, InvalidMovement, MovementLocked
+from inventory.services.locking import lock_item
+from inventory.services.valuation import (
+    ITEM_FIGURES,
+    ItemValuation,
+    Lot,
+    repost_item,
+    unit_cost,
+    write_posting,
+)
+
+# Ledger quantities are 32-bit integers; no single movement or balance may come near the limit.
+MAX_QUANTITY = 1_000_000_000
+MAX_UNIT_COST = Decimal("9999999999.9999")
+# Clock skew tolerated between app servers before a movement counts as dated in the future.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What caused a movement; stored on it and searchable in every API family."""
+
+    resource_type: str = ""
+    resource_id: str = ""
+    caused_by_order_no: str = ""
+    caused_by_resource_id: str = ""
+
+    def as_fields(self) -> dict[str, str]:
+        return {
+            "resource_type": self.resource_type,
+            "resource_id": str(self.resource_id or ""),
+            "caused_by_order_no": self.caused_by_order_no,
+            "caused_by_resource_id": str(self.caused_by_resource_id or ""),
+        }
+
+
+NO_CAUSE = Cause()
+
+
+def _item_id(stock_item: StockItem | int) -> int:
+    return stock_item.pk if isinstance(stock_item, StockItem) else int(stock_item)
+
+
+def validate_quantity(quantity: int, action: str) -> None:
+    if action not in Action.values:
+        raise InvalidMovement(f"'{action}' is not a valid action; use one of {', '.join(Action.values)}.",
+                              field="action")
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidMovement("Quantity must be a whole number.", field="quantity")
+    if quantity == 0:
+        raise InvalidMovement("Quantity can't be zero.", field="quantity")
+    if abs(quantity) > MAX_QUANTITY:
+        raise InvalidMovement(f"Quantity must be between -{MAX_QUANTITY} and {MAX_QUANTITY}.", field="quantity")
+    sign = ACTION_SIGN[action]
+    if sign and (quantity > 0) != (sign > 0):
+        direction = "positive" if sign > 0 else "negative"
+        raise InvalidMovement(f"Quantity must be {direction} for action '{action}'.", field="quantity")
+
+
+def validate_unit_cost(value: Decimal | str | int | float | None) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        cost = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidMovement("Unit cost must be a number.", field="value_per_unit") from None
+    if not cost.is_finite() or cost < 0 or cost > MAX_UNIT_COST:
+        raise InvalidMovement(f"Unit cost must be between 0 and {MAX_UNIT_COST}.", field="value_per_unit")
+    return unit_cost(cost)
+
+
+def validate_movement_date(movement_date: datetime | None) -> datetime | None:
+    if movement_date is None:
+        return None
+    if timezone.is_naive(movement_date):
+        raise InvalidMovement("Movement date needs a time zone.", field="movement_date")
+    if movement_date > timezone.now() + FUTURE_TOLERANCE:
+        raise InvalidMovement("Movement date can't be in the future.", field="movement_date")
+    return movement_date
+
+
+def _check_balance(item: StockItem, new_balance: int) -> None:
+    if abs(new_balance) > MAX_QUANTITY * 2:
+        raise InvalidMovement("The resulting stock level is out of range.", field="quantity")
+    if new_balance < 0 and not item.backorderable:
+        raise InsufficientStock(
+            f"Only {item.count_on_hand} of {item.variant.sku} on hand at {item.stock_location.code}; "
+            f"the item is not backorderable."
+        )
+
+
+def post_movement(
+    item: StockItem,
+    quantity: int,
+    action: str,
+    *,
+    user=None,
+    movement_date: datetime | None = None,
+    value_per_unit: Decimal | str | None = None,
+    lots: list[Lot] | None = None,
+    cause: Cause = NO_CAUSE,
+    notes: str = "",
+    transfer=None,
+    source_movement: StockMovement | None = None,
+) -> StockMovement:
+    """Write one movement on an item this transaction has already locked (see `locking`).
+
+    The building block of every service that changes stock; callers outside `inventory.services`
+    use `record_movement` and friends instead.
+    """
+    validate_quantity(quantity, action)
+    if lots is not None and source_movement is None:
+        raise InvalidMovement("Only a transferred_in leg arrives in lots.", field="quantity")
+    given_cost = validate_unit_cost(value_per_unit)
+    requested_date = validate_movement_date(movement_date)
+    _check_balance(item, item.count_on_hand + quantity)
+
+    last = item.movements.order_by("-movement_date", "-id").only("movement_date", "rank").first()
+    now = timezone.now()
+    if requested_date is None:
+        # Taken under the lock, and never before the newest movement, so concurrent writers append.
+        requested_date = max(now, last.movement_date) if last else now
+    backdated = last is not None and requested_date < last.movement_date
+
+    movement = StockMovement(
+        stock_item=item,
+        quantity=quantity,
+        action=action,
+        movement_date=requested_date,
+        notes=notes or "",
+        transfer=transfer,
+        source_movement=source_movement,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        **cause.as_fields(),
+    )
+    state = ItemValuation.current(item)
+    if quantity > 0 and lots is None:
+        if given_cost is not None:
+            movement.value_per_unit, movement.unit_cost_fixed = given_cost, True
+        else:
+            movement.value_per_unit, movement.unit_cost_fixed = state.default_inbound_cost()
+    elif lots is not None:
+        movement.unit_cost_fixed = True
+
+    if backdated:
+        movement.save()
+        repost_item(item, check_from=(movement.movement_date, movement.pk))
+        movement.refresh_from_db()
+        return movement
+
+    movement.rank = (last.rank if last else 0) + 1
+    posting = state.apply(movement, lots)
+    movement.save()
+    write_posting(posting)
+    state.store_on_item()
+    item.save(update_fields=ITEM_FIGURES)
+    return movement
+
+
+def record_movement(
+    stock_item: StockItem | int,
+    quantity: int,
+    action: str,
+    *,
+    user=None,
+    movement_date: datetime | None = None,
+    value_per_unit: Decimal | str | None = None,
+    cause: Cause = NO_CAUSE,
+    notes: str = "",
+) -> StockMovement:
+    """Record one movement of `quantity` (signed) on a stock item, in its own transaction."""
+    validate_quantity(quantity, action)
+    if action in (Action.TRANSFERRED_IN, Action.TRANSFERRED_OUT):
+        raise InvalidMovement("Transfers move stock between two locations; use a transfer.", field="action")
+    with transaction.atomic():
+        item = lock_item(_item_id(stock_item))
+        movement = post_movement(item, quantity, action, user=user, movement_date=movement_date,
+                                 value_per_unit=value_per_unit, cause=cause, notes=notes)
+        if action == Action.COUNTED:
+            item.last_counted_at = timezone.now()
+            item.save(update_fields=["last_counted_at"])
+        return movement
+
+
+def receive(stock_item: StockItem | int, quantity: int, **kwargs) -> StockMovement:
+    """Goods in: `quantity` > 0, valued at `value_per_unit` (else the variant's cost price)."""
+    return record_movement(stock_item, quantity, Action.RECEIVED, **kwargs)
+
+
+def sell(stock_item: StockItem | int, quantity: int, **kwargs) -> StockMovement:
+    """Goods out to a customer: `quantity` > 0 units leave stock (stored as a negative movement)."""
+    return record_movement(stock_item, -_positive(quantity), Action.SOLD, **kwargs)
+
+
+ship = sell
+
+
+def return_items(stock_item: StockItem | int, quantity: int, **kwargs) -> StockMovement:
+    """Customer return: `quantity` > 0 units come back into stock."""
+    return record_movement(stock_item, quantity, Action.RETURNED, **kwargs)
+
+
+def adjust(stock_item: StockItem | int, delta: int, **kwargs) -> StockMovement:
+    """A signed correction (damage, found stock, ...)."""
+    return record_movement(stock_item, delta, Action.ADJUSTED, **kwargs)
+
+
+def set_count(
+    stock_item: StockItem | int,
+    counted: int,
+    *,
+    user=None,
+    notes: str = "",
+    cause: Cause = NO_CAUSE,
+) -> StockMovement | None:
+    """A physical count: writes the difference from `count_on_hand` as a `counted` movement and stamps
+    `last_counted_at`. Returns None (and writes no movement) when the count matches."""
+    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0 or counted > MAX_QUANTITY:
+        raise InvalidMovement(f"Counted quantity must be a whole number from 0 to {MAX_QUANTITY}.",
+                              field="count_on_hand")
+    with transaction.atomic():
+        item = lock_item(_item_id(stock_item))
+        return apply_count_to_locked(item, counted, user=user, notes=notes, cause=cause)
+
+
+def apply_count_to_locked(item: StockItem, counted: int, *, user=None, notes: str = "",
+                          cause: Cause = NO_CAUSE) -> StockMovement | None:
+    """`set_count` for an item already locked by the caller (bulk counts lock many items at once)."""
+    delta = counted - item.count_on_hand
+    movement = None
+    if delta:
+        movement = post_movement(item, delta, Action.COUNTED, user=user, notes=notes, cause=cause)
+    item.last_counted_at = timezone.now()
+    item.save(update_fields=["last_counted_at"])
+    return movement
+
+
+def _positive(quantity: int) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidMovement("Quantity must be a positive whole number.", field="quantity")
+    return quantity
+
+
+# --- editing the ledger -------------------------------------------------------------------------
+
+EDITABLE_FIELDS = ("quantity", "movement_date", "value_per_unit", "notes", "resource_type", "resource_id",
+                   "caused_by_order_no", "caused_by_resource_id")
+
+
+def snapshot(movement: StockMovement) -> dict:
+    """The audit's view of a movement: its editable fields and running figures, JSON-ready."""
+    data = {name: getattr(movement, name) for name in (*EDITABLE_FIELDS, "action", "balance_after", "rank")}
+    data["movement_date"] = movement.movement_date.isoformat()
+    data["value_per_unit"] = str(movement.value_per_unit)
+    return data
+
+
+def _lock_movement(movement: StockMovement | int) -> tuple[StockItem, StockMovement]:
+    movement_id = movement.pk if isinstance(movement, StockMovement) else int(movement)
+    item_id = StockMovement.objects.values_list("stock_item_id", flat=True).get(pk=movement_id)
+    item = lock_item(item_id)
+    locked = StockMovement.objects.get(pk=movement_id)  # re-read under the item lock
+    if locked.transfer_id:
+        raise MovementLocked("This movement is one leg of a transfer; reverse the transfer instead.")
+    if hasattr(locked, "allocation"):
+        raise MovementLocked("This movement fulfilled an allocation and can't be changed.")
+    return item, locked
+
+
+def update_movement(
+    movement: StockMovement | int,
+    *,
+    user=None,
+    quantity: int | None = None,
+    movement_date: datetime | None = None,
+    value_per_unit: Decimal | str | None = None,
+    notes: str | None = None,
+    cause: Cause | None = None,
+) -> StockMovement:
+    """Edit a movement; the item's ledger is reposted and the change audited (who, when, before, after)."""
+    with transaction.atomic():
+        item, locked = _lock_movement(movement)
+        before = snapshot(locked)
+        old_key = (locked.movement_date, locked.pk)
+        if quantity is not None:
+            validate_quantity(quantity, locked.action)
+            locked.quantity = quantity
+        if movement_date is not None:
+            locked.movement_date = validate_movement_date(movement_date)
+        if value_per_unit is not None:
+            if locked.quantity < 0:
+                raise InvalidMovement("Outbound movements are costed from stock; their unit cost can't be set.",
+                                      field="value_per_unit")
+            locked.value_per_unit = validate_unit_cost(value_per_unit)
+            locked.unit_cost_fixed = True
+        if notes is not None:
+            locked.notes = notes
+        if cause is not None:
+            for name, value in cause.as_fields().items():
+                setattr(locked, name, value)
+        locked.save()
+        new_key = (locked.movement_date, locked.pk)
+        repost_item(item, check_from=min(old_key, new_key))
+        locked.refresh_from_db()
+        MovementAudit.objects.create(movement=locked, movement_ref=locked.pk, stock_item=item,
+                                     operation=MovementAudit.Operation.UPDATE, user=_user(user),
+                                     before=before, after=snapshot(locked))
+        return locked
+
+
+def delete_movement(movement: StockMovement | int, *, user=None) -> None:
+    """Delete a movement; the item's ledger is reposted and the deletion audited."""
+    with transaction.atomic():
+        item, locked = _lock_movement(movement)
+        before = snapshot(locked)
+        key = (locked.movement_date, locked.pk)
+        MovementAudit.objects.create(movement=None, movement_ref=locked.pk, stock_item=item,
+                                     operation=MovementAudit.Operation.DELETE, user=_user(user),
+                                     before=before, after=None)
+        MovementAudit.objects.filter(movement_ref=locked.pk).update(movement=None)
+        locked.delete()
+        repost_item(item, check_from=key)
+
+
+def _user(user):
+    return user if getattr(user, "is_authenticated", False) else None

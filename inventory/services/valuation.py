@@ -1,0 +1,279 @@
+"""Valuation: FIFO cost layers or moving average, and the running figures of every movement.
+
+One state machine, `ItemValuation`, values a stock item's movements one at a time in ledger order.
+The append path loads the current state from the item and its open layers and applies one movement;
+`repost_item` replays the whole ledger of an item from nothing. Both use the same `apply`, so a
+ledger built by appending and the same ledger reposted always carry the same figures.
+
+Rules (also in the README):
+- Money is Decimal: unit costs are kept to 4 places, totals and values to 2 (ROUND_HALF_UP). The exact
+  running value is kept unrounded in the state; only the stored figures are rounded.
+- Inbound unit cost: the one given, else the variant's cost price, else the item's running average.
+- Batches are always tracked FIFO (CostLayer / LayerConsumption). Under `fifo` the value in stock is the
+  sum of the remaining layers and an outbound movement costs what it draws from them; under `average`
+  an outbound movement costs quantity x moving average, and value in stock is balance x average.
+- Selling short on a backorderable item: the shortfall is costed at the running average (else the
+  variant's cost price, else 0) and recorded as a shortfall layer with negative quantities. The next
+  inbound units settle shortfall layers first, oldest first; the provisional cost stands.
+- Transfers: the transferred_in leg receives one layer per batch the transferred_out leg drew from,
+  at that batch's cost, so value moves between locations unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+
+from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
+from inventory.services.errors import InsufficientStock
+
+FIFO = "fifo"
+AVERAGE = "average"
+CENT = Decimal("0.01")
+UNIT_COST_PLACES = Decimal("0.0001")
+ZERO = Decimal("0")
+
+Lot = tuple[int, Decimal]  # (quantity, unit cost) arriving together
+
+MOVEMENT_FIGURES = [
+    "rank",
+    "balance_after",
+    "value_per_unit",
+    "total_cost",
+    "value_in_stock_after",
+    "average_cost_after",
+]
+
+
+def money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def unit_cost(amount: Decimal) -> Decimal:
+    return amount.quantize(UNIT_COST_PLACES, rounding=ROUND_HALF_UP)
+
+
+def valuation_method() -> str:
+    return settings.STOCKROOM_VALUATION
+
+
+@dataclass
+class Posting:
+    """What valuing one movement created or changed, for the caller to write."""
+
+    new_layers: list[CostLayer] = field(default_factory=list)
+    consumptions: list[LayerConsumption] = field(default_factory=list)
+    touched_layers: list[CostLayer] = field(default_factory=list)
+
+
+@dataclass
+class ItemValuation:
+    item: StockItem
+    method: str
+    balance: int = 0
+    value: Decimal = ZERO  # exact, unrounded
+    average: Decimal = ZERO  # 4 places
+    open_layers: list[CostLayer] = field(default_factory=list)  # oldest first, quantity_remaining != 0
+
+    @classmethod
+    def empty(cls, item: StockItem) -> ItemValuation:
+        return cls(item=item, method=valuation_method())
+
+    @classmethod
+    def current(cls, item: StockItem) -> ItemValuation:
+        """The state after the item's newest movement, read from the item and its open layers."""
+        layers = list(CostLayer.objects.filter(stock_item=item).exclude(quantity_remaining=0).order_by("id"))
+        state = cls(item=item, method=valuation_method(), balance=item.count_on_hand,
+                    average=item.average_cost, open_layers=layers)
+        if state.method == FIFO:
+            state.value = sum((layer.quantity_remaining * layer.unit_cost for layer in layers), ZERO)
+        else:
+            state.value = state.balance * state.average
+        return state
+
+    @property
+    def fallback_cost(self) -> Decimal:
+        """Cost for units with no better figure: the running average, else the variant's cost price."""
+        if self.average:
+            return self.average
+        return self.item.variant.cost_price or ZERO
+
+    def default_inbound_cost(self) -> tuple[Decimal, bool]:
+        """(unit cost, fixed) for an inbound movement that was given no cost."""
+        cost_price = self.item.variant.cost_price
+        if cost_price is not None:
+            return unit_cost(cost_price), True
+        return self.average, False
+
+    def apply(self, movement: StockMovement, lots: Sequence[Lot] | None = None) -> Posting:
+        """Value `movement` (the next in ledger order), set its running figures and advance the state."""
+        posting = Posting()
+        if movement.quantity > 0:
+            lots = lots or [(movement.quantity, movement.value_per_unit)]
+            total = self._receive(movement, lots, posting)
+            movement.value_per_unit = unit_cost(total / movement.quantity)
+        else:
+            total = self._issue(movement, -movement.quantity, posting)
+            movement.value_per_unit = unit_cost(total / -movement.quantity)
+        movement.total_cost = money(total)
+        if self.method == FIFO and self.balance != 0:
+            self.average = unit_cost(self.value / self.balance)
+        movement.balance_after = self.balance
+        movement.value_in_stock_after = money(self.value)
+        movement.average_cost_after = self.average
+        return posting
+
+    def _receive(self, movement: StockMovement, lots: Sequence[Lot], posting: Posting) -> Decimal:
+        incoming = sum((qty * cost for qty, cost in lots), ZERO)
+        balance_before = self.balance
+        value_delta = ZERO
+        shortfalls = [layer for layer in self.open_layers if layer.quantity_remaining < 0]
+        for qty, cost in lots:
+            while qty and shortfalls:
+                layer = shortfalls[0]
+                take = min(qty, -layer.quantity_remaining)
+                layer.quantity_remaining += take
+                qty -= take
+                value_delta += take * layer.unit_cost
+                posting.consumptions.append(
+                    LayerConsumption(movement=movement, layer=layer, quantity=take, unit_cost=layer.unit_cost)
+                )
+                self._touch(layer, posting)
+                if layer.quantity_remaining == 0:
+                    shortfalls.pop(0)
+            if qty:
+                layer = CostLayer(stock_item=self.item, movement=movement, unit_cost=cost,
+                                  quantity_received=qty, quantity_remaining=qty)
+                self.open_layers.append(layer)
+                posting.new_layers.append(layer)
+                value_delta += qty * cost
+        self.open_layers = [layer for layer in self.open_layers if layer.quantity_remaining != 0]
+        self.balance += movement.quantity
+        if self.method == FIFO:
+            self.value += value_delta
+        else:
+            if balance_before <= 0:
+                self.average = unit_cost(incoming / movement.quantity)
+            else:
+                self.average = unit_cost((balance_before * self.average + incoming) / self.balance)
+            self.value = self.balance * self.average
+        return incoming
+
+    def _issue(self, movement: StockMovement, quantity: int, posting: Posting) -> Decimal:
+        drawn_cost = ZERO
+        wanted = quantity
+        for layer in self.open_layers:
+            if not wanted:
+                break
+            if layer.quantity_remaining <= 0:
+                continue
+            take = min(wanted, layer.quantity_remaining)
+            layer.quantity_remaining -= take
+            wanted -= take
+            drawn_cost += take * layer.unit_cost
+            posting.consumptions.append(
+                LayerConsumption(movement=movement, layer=layer, quantity=take, unit_cost=layer.unit_cost)
+            )
+            self._touch(layer, posting)
+        if wanted:
+            cost = self.fallback_cost
+            shortfall = CostLayer(stock_item=self.item, movement=movement, unit_cost=cost,
+                                  quantity_received=-wanted, quantity_remaining=-wanted)
+            posting.new_layers.append(shortfall)
+            posting.consumptions.append(
+                LayerConsumption(movement=movement, layer=shortfall, quantity=wanted, unit_cost=cost)
+            )
+            drawn_cost += wanted * cost
+            self.open_layers.append(shortfall)
+        self.open_layers = [layer for layer in self.open_layers if layer.quantity_remaining != 0]
+        self.balance -= quantity
+        if self.method == FIFO:
+            self.value -= drawn_cost
+            return drawn_cost
+        if not self.average:
+            self.average = self.fallback_cost
+        self.value = self.balance * self.average
+        return quantity * self.average
+
+    @staticmethod
+    def _touch(layer: CostLayer, posting: Posting) -> None:
+        if layer.pk is not None and layer not in posting.touched_layers:
+            posting.touched_layers.append(layer)
+
+    def store_on_item(self) -> None:
+        """Copy the state onto the (locked) item's cached figures; the caller saves it."""
+        self.item.count_on_hand = self.balance
+        self.item.value_in_stock = money(self.value)
+        self.item.average_cost = self.average
+
+
+ITEM_FIGURES = ["count_on_hand", "value_in_stock", "average_cost", "updated_at"]
+
+
+def write_posting(posting: Posting) -> None:
+    """Persist what `apply` produced. The movement must already be saved."""
+    for layer in posting.new_layers:
+        layer.save()
+    if posting.touched_layers:
+        CostLayer.objects.bulk_update(posting.touched_layers, ["quantity_remaining"])
+    if posting.consumptions:
+        LayerConsumption.objects.bulk_create(posting.consumptions)
+
+
+def transfer_lots(source_movement_id: int) -> list[Lot]:
+    """The batches a transferred_out movement drew, as lots for its transferred_in leg."""
+    return [
+        (c.quantity, c.unit_cost)
+        for c in LayerConsumption.objects.filter(movement_id=source_movement_id).order_by("id")
+    ]
+
+
+def repost_item(item: StockItem, *, check_from: tuple | None = None) -> ItemValuation:
+    """Rebuild rank, running figures, layers and consumptions of a locked item from its whole ledger.
+
+    `check_from` is a (movement_date, id) key: if the item is not backorderable, no movement at or
+    after it may leave the balance below zero (InsufficientStock, and the caller's transaction rolls
+    back). Used after backdating, editing or deleting a movement, and by `recount --fix`.
+    """
+    movements = list(item.movements.order_by("movement_date", "id"))
+    source_ids = [m.source_movement_id for m in movements if m.source_movement_id]
+    lots_by_source: dict[int, list[Lot]] = {}
+    for consumption in LayerConsumption.objects.filter(movement_id__in=source_ids).order_by("id"):
+        lots_by_source.setdefault(consumption.movement_id, []).append(
+            (consumption.quantity, consumption.unit_cost)
+        )
+
+    LayerConsumption.objects.filter(layer__stock_item=item).delete()
+    CostLayer.objects.filter(stock_item=item).delete()
+
+    state = ItemValuation.empty(item)
+    layers: list[CostLayer] = []
+    consumptions: list[LayerConsumption] = []
+    for rank, movement in enumerate(movements, start=1):
+        movement.rank = rank
+        lots = lots_by_source.get(movement.source_movement_id) if movement.source_movement_id else None
+        if movement.quantity > 0 and lots is None and not movement.unit_cost_fixed:
+            movement.value_per_unit = state.average
+        posting = state.apply(movement, lots)
+        layers.extend(posting.new_layers)
+        consumptions.extend(posting.consumptions)
+        if (
+            check_from is not None
+            and not item.backorderable
+            and movement.balance_after < 0
+            and (movement.movement_date, movement.pk) >= check_from
+        ):
+            raise InsufficientStock(
+                f"Stock of {item.variant.sku} at {item.stock_location.code} would fall to "
+                f"{movement.balance_after} on {movement.movement_date:%Y-%m-%d %H:%M}; the item is not backorderable."
+            )
+
+    StockMovement.objects.bulk_update(movements, MOVEMENT_FIGURES, batch_size=500)
+    CostLayer.objects.bulk_create(layers, batch_size=500)
+    LayerConsumption.objects.bulk_create(consumptions, batch_size=500)
+    state.store_on_item()
+    item.save(update_fields=ITEM_FIGURES)
+    return state
