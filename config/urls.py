@@ -1,6 +1,17 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+# Each API family lives in its own package under inventory/api/ and mounts its own routes.
+# The ledger feed and warehouse routes come before the Spree routes under /api/v1/ so that
+# `inventory...` and `movements/...` never fall through to a Spree pattern.
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/v1/", include("inventory.api.ledger.urls")),
+    path("api/v1/", include("inventory.api.warehouse.urls")),
+    path("api/v1/", include(("inventory.api.spree.urls", "spree"), namespace="spree-v1")),
+    path("api/", include(("inventory.api.spree.urls", "spree"), namespace="spree")),
+    path("", include("inventory.urls")),
 ]

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from tests.factories import ApiKeyFactory, UserFactory
+
+requires_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL row locks and concurrent connections; run with DATABASE_URL=postgres://...",
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters live in the cache; each test starts with none.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_client(db):
+    """make_client(role) -> APIClient sending a fresh API key of a user with that role (None: no key)."""
+
+    def make(role: str | None = Role.ADMIN, header: str = "bearer") -> APIClient:
+        client = APIClient()
+        if role is None:
+            return client
+        key = ApiKeyFactory(user=UserFactory(role=role))
+        if header == "bearer":
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.raw}")
+        else:
+            client.credentials(HTTP_X_SPREE_TOKEN=key.raw)
+        client.user = key.user
+        client.api_key = key
+        return client
+
+    return make
+
+
+@pytest.fixture
+def admin_client_api(make_client) -> APIClient:
+    return make_client(Role.ADMIN)
+
+
+@pytest.fixture
+def manager_client(make_client) -> APIClient:
+    return make_client(Role.MANAGER)
+
+
+@pytest.fixture
+def viewer_client(make_client) -> APIClient:
+    return make_client(Role.VIEWER)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
