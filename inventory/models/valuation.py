@@ -21,7 +21,11 @@ class CostLayer(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["stock_item", "quantity_remaining"], name="layer_item_remaining_idx")]
+        indexes = [
+            # Valuing a movement reads only the open layers; on a busy item almost all are used up.
+            models.Index(fields=["stock_item", "id"], condition=~models.Q(quantity_remaining=0),
+                         name="layer_open_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"batch {self.pk}: {self.quantity_remaining}/{self.quantity_received} @ {self.unit_cost}"
