@@ -1,0 +1,178 @@
+"""`manage.py apply_count FILE.csv --location CODE [--reason TEXT]`: a physical count becomes `counted`
+movements, all or nothing.
+
+The CSV has a header row with `sku` and `counted_quantity` (other columns are ignored); FILE may be `-`
+for standard input. Every row is checked first (unknown location, missing columns, unknown sku, a
+quantity that is not a whole number or is negative, a sku counted twice) and every problem is printed
+with its line number; then nothing is written and the exit status is 1. Otherwise the whole count is
+applied in one transaction through `inventory.services.counts` (the same code as
+`POST /api/v1/inventory/adjustments`) with a progress bar, and a summary is printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from inventory.models import StockLocation, Variant
+from inventory.services.counts import (
+    LOOKUP_CHUNK,
+    CountBatch,
+    CountRejected,
+    CountRow,
+    RowProblem,
+    apply_counts,
+    parse_counted,
+)
+
+SKU = "sku"
+COUNTED = "counted_quantity"
+
+
+class CountFileError(CommandError):
+    """The file as a whole cannot be read as a count."""
+
+
+@contextmanager
+def open_count_file(path: str) -> Iterator[TextIO]:
+    if path == "-":
+        yield sys.stdin
+        return
+    try:
+        # utf-8-sig: spreadsheets often save a byte-order mark before the header.
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            yield handle
+    except FileNotFoundError:
+        raise CountFileError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise CountFileError(f"{path}: is a directory.") from None
+
+
+def read_count(handle: TextIO, location: StockLocation | None, reason: str) -> tuple[list[CountRow], list[RowProblem]]:
+    """Rows keyed by line number, and every problem found in the file itself (line 1 is the header)."""
+    reader = csv.DictReader(handle)
+    try:
+        header = reader.fieldnames
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CountFileError(f"line 1: the file can't be read as CSV ({exc}).") from None
+    if not header:
+        raise CountFileError("The file is empty; expected a header row: sku,counted_quantity.")
+    columns = {name.strip().lower(): name for name in header if name}
+    missing = [name for name in (SKU, COUNTED) if name not in columns]
+    if missing:
+        raise CountFileError(f"line 1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                             f"(the header must name sku and counted_quantity).")
+
+    parsed: list[tuple[int, str, int | None]] = []
+    problems: list[RowProblem] = []
+    try:
+        for record in reader:
+            line = reader.line_num
+            values = [v for v in record.values() if isinstance(v, str)]
+            if not any(v.strip() for v in values):
+                continue  # a blank line
+            sku = (record.get(columns[SKU]) or "").strip()
+            raw_count = record.get(columns[COUNTED])
+            if not sku:
+                problems.append(RowProblem(line, SKU, "the sku is missing."))
+            counted = None
+            try:
+                counted = parse_counted(raw_count if raw_count is not None else "")
+            except ValueError as exc:
+                problems.append(RowProblem(line, COUNTED, f"counted quantity {exc}"))
+            parsed.append((line, sku, counted))
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CountFileError(f"line {reader.line_num}: the file can't be read as CSV ({exc}).") from None
+
+    variant_ids = _variant_ids({sku for _, sku, _ in parsed if sku})
+    rows: list[CountRow] = []
+    first_line: dict[str, int] = {}
+    for line, sku, counted in parsed:
+        variant_id = variant_ids.get(sku)
+        if sku and variant_id is None:
+            problems.append(RowProblem(line, SKU, f"unknown sku '{sku}'."))
+        if sku in first_line:
+            problems.append(RowProblem(line, SKU, f"sku '{sku}' is counted twice (first on line {first_line[sku]})."))
+            variant_id = None  # reported here; keep the service from reporting it again
+        elif sku:
+            first_line[sku] = line
+        rows.append(CountRow(key=line, variant_id=variant_id, location_id=location.pk if location else None,
+                             counted=counted, reason=reason))
+    if not parsed:
+        raise CountFileError("The file has a header but no rows to apply.")
+    return rows, problems
+
+
+def _variant_ids(skus: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ordered = sorted(skus)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        found.update(Variant.objects.filter(sku__in=ordered[start:start + LOOKUP_CHUNK]).values_list("sku", "pk"))
+    return found
+
+
+class Command(BaseCommand):
+    help = "Apply a physical count (CSV: sku,counted_quantity) at one location as counted movements, all or nothing."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", help="CSV file with a header row sku,counted_quantity; '-' reads standard input.")
+        parser.add_argument("--location", required=True, metavar="CODE", help="Code of the stock location counted.")
+        parser.add_argument("--reason", default="", help="Note stored on every movement (default: 'Physical count').")
+
+    def handle(self, *args, file: str, location: str, reason: str, **options) -> None:
+        console = Console(file=self.stdout._out, highlight=False, soft_wrap=True)
+        where = StockLocation.objects.filter(code=location).first()
+        reason = reason.strip() or "Physical count"
+        source = "standard input" if file == "-" else file
+        unknown_location = [] if where else [f"unknown location '{location}'."]
+        with open_count_file(file) as handle:
+            try:
+                rows, problems = read_count(handle, where, reason)
+            except CountFileError as exc:
+                self._report(source, [], extra=[*unknown_location, str(exc)])
+        if unknown_location:
+            self._report(source, problems, extra=unknown_location)
+        try:
+            with self._progress(console, len(rows)) as advance:
+                batch = apply_counts(rows, known_problems=problems, row_label="line", on_result=advance)
+        except CountRejected as exc:
+            self._report(source, exc.problems)
+        self._summary(console, source, where, batch)
+
+    def _report(self, source: str, problems: list[RowProblem], extra: list[str] = ()) -> None:
+        for message in extra:
+            self.stderr.write(f"{source}: {message}")
+        for problem in sorted(problems, key=lambda p: p.key):
+            self.stderr.write(f"{source}: line {problem.key}: {problem.message}")
+        count = len(problems) + len(extra)
+        raise CommandError(f"{count} problem{'s' if count != 1 else ''} found; nothing was written.")
+
+    @contextmanager
+    def _progress(self, console: Console, total: int):
+        progress = Progress(TextColumn("Applying count"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=console, transient=False)
+        with progress:
+            task = progress.add_task("count", total=total)
+            yield lambda result: progress.advance(task)
+
+    def _summary(self, console: Console, source: str, location: StockLocation, batch: CountBatch) -> None:
+        table = Table(title=f"Count {batch.reference} at {location.code} from {source}", show_header=False)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        table.add_row("rows counted", str(len(batch.results)))
+        table.add_row("items changed", str(len(batch.changed)))
+        table.add_row("items unchanged", str(len(batch.results) - len(batch.changed)))
+        table.add_row("units added", str(batch.units_added))
+        table.add_row("units removed", str(batch.units_removed))
+        console.print(table)
+        for result in batch.changed:
+            console.print(f"  {result.item.variant.sku}: {result.quantity_before} -> {result.quantity_after} "
+                          f"({result.difference:+d})")
