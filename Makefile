@@ -25,5 +25,14 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Benchmarks against PostgreSQL (must be up): resets the bench database, writes bench/RESULTS.md.
+# BENCH_SCALE=small for a quick development run (100k movements, 5 s load runs).
+BENCH_SCALE ?= full
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/stockroom_bench
+
+bench: install
+	BENCH_COMMAND="make bench BENCH_SCALE=$(BENCH_SCALE)" $(BIN)/python -m bench.run --scale $(BENCH_SCALE) \
+		--database-url $(BENCH_DATABASE_URL)
+
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache .hypothesis

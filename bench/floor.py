@@ -1,0 +1,88 @@
+"""The floor: the same write a movement needs at minimum, issued by raw psycopg with no framework.
+
+Each transaction is what the ledger cannot do without: UPDATE the stock item's count (which also takes
+its row lock) and INSERT the movement with its balance. N threads, each with its own connection, loop
+until a deadline, so the run is bounded in time; transactions committed are counted.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+import psycopg
+
+UPDATE_ITEM = ("UPDATE inventory_stockitem SET count_on_hand = count_on_hand + %s, updated_at = now() "
+               "WHERE id = %s RETURNING count_on_hand")
+INSERT_MOVEMENT = (
+    "INSERT INTO inventory_stockmovement (stock_item_id, quantity, action, movement_date, value_per_unit, "
+    "unit_cost_fixed, total_cost, balance_after, value_in_stock_after, average_cost_after, rank, resource_type, "
+    "resource_id, caused_by_order_no, caused_by_resource_id, notes, created_at, updated_at) "
+    "VALUES (%s, %s, %s, now(), 0, false, 0, %s, 0, 0, 0, 'bench', '', '', '', '', now(), now())"
+)
+
+
+def pick_movement(rng: random.Random) -> tuple[int, str]:
+    """The write mix shared with the wrk script: 10% receipts of 18 units, 90% sales of 1-3 units.
+    The expected change is zero, so stock and open cost layers stay bounded however long the run."""
+    if rng.random() < 0.1:
+        return 18, "received"
+    return -rng.randint(1, 3), "sold"
+
+
+@dataclass
+class FloorResult:
+    movements: int
+    transactions: int
+    seconds: float
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.movements / self.seconds if self.seconds else 0.0
+
+
+def run_floor(url: str, item_ids: list[int], *, clients: int = 16, seconds: float = 10.0,
+              per_transaction: int = 1, slices: list[list[int]] | None = None, seed: int = 1) -> FloorResult:
+    """Movements per second committed by `clients` threads, each transaction writing `per_transaction`
+    movements on items drawn uniformly from `item_ids` (locked in id order, as the services do).
+
+    With `slices`, thread n instead writes one movement on every item of `slices[n]` per transaction:
+    the batched shape of the bulk endpoint, where each client counts its own zone."""
+    counts = [0] * clients
+    errors = [0] * clients
+    start = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def worker(n: int) -> None:
+        rng = random.Random(seed * 1000 + n)
+        with psycopg.connect(url) as conn:
+            start.wait()
+            while time.perf_counter() < deadline[0]:
+                drawn = slices[n] if slices else [rng.choice(item_ids) for _ in range(per_transaction)]
+                batch = sorted(drawn)
+                try:
+                    with conn.transaction():
+                        for item_id in batch:
+                            quantity, action = pick_movement(rng)
+                            balance = conn.execute(UPDATE_ITEM, [quantity, item_id], prepare=True).fetchone()[0]
+                            conn.execute(INSERT_MOVEMENT, [item_id, quantity, action, balance], prepare=True)
+                    counts[n] += len(batch)
+                except psycopg.Error:
+                    errors[n] += 1
+            conn.rollback()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.perf_counter() + seconds
+    began = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    total = sum(counts)
+    size = len(slices[0]) if slices else per_transaction
+    return FloorResult(movements=total, transactions=total // size, seconds=elapsed, errors=sum(errors))
