@@ -76,8 +76,9 @@ def date_bound(request, name: str, *, upper: bool) -> Q | None:
     if "T" in raw and " " in raw:
         raw = raw.replace(" ", "+")  # an unescaped "+01:00" offset arrives as a space
     try:
-        moment = parse_datetime(raw)
-        day = None if moment else parse_date(raw)
+        # Date first: parse_datetime would read a bare date as midnight, losing "the whole day".
+        day = parse_date(raw)
+        moment = None if day else parse_datetime(raw)
     except ValueError:
         moment = day = None
     if moment is None and day is None:
