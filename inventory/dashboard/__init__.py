@@ -1,0 +1,1 @@
+"""The staff dashboard at /dashboard/: stock value over time, units in and out, low stock."""
