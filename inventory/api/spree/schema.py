@@ -1,0 +1,96 @@
+"""OpenAPI descriptions for the Spree views: wrapped bodies, index envelopes and Spree's error bodies."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+
+from inventory.api.spree import serializers as s
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Describes accounts' API key authentication (both headers) for every family's views; registered
+    globally by being defined, and this module is loaded with the URL conf."""
+
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = ["bearerAuth", "spreeToken"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer API_KEY"},
+            {"type": "apiKey", "in": "header", "name": "X-Spree-Token", "description": "Spree's header."},
+        ]
+
+
+class SpreeAutoSchema(AutoSchema):
+    """Index and show share a method (GET) and a path prefix: name the index operations `..._list`."""
+
+    def get_operation_id(self) -> str:
+        operation_id = super().get_operation_id()
+        if self.method == "GET" and not self.path.rstrip("/").endswith("}") and operation_id.endswith("_retrieve"):
+            operation_id = operation_id.removesuffix("_retrieve") + "_list"
+        return operation_id
+
+PAGE = OpenApiParameter("page", int, description="Page number, from 1 (default 1). Past the last page: empty.")
+PER_PAGE = OpenApiParameter("per_page", int, description="Items per page (default 25; above 100 is served as 100).")
+SHOW_DELETED = OpenApiParameter("show_deleted", bool, description="Include soft-deleted records.")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Repeating a request with the same key and body returns the first answer and writes nothing; "
+                "the same key with another body is a 422. Keys are kept per user for 24 hours.",
+)
+
+
+def q_parameter(example: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "q", OpenApiTypes.OBJECT, style="deepObject", explode=True,
+        description=(
+            "Ransack search and sort: `q[ATTRIBUTE_PREDICATE]=value`, e.g. " + example + ". Predicates: eq "
+            "not_eq lt lteq gt gteq in not_in cont not_cont i_cont start end null not_null present blank true "
+            "false; `in` takes repeated `q[x_in][]=` or a comma list. Sort with `q[s]=attribute asc|desc` "
+            "(several comma-separated or repeated `q[s][]=`). Unknown attributes, predicates, sorts and bad "
+            "values are a 422 naming the parameter. See the README for each endpoint's attributes."
+        ),
+    )
+
+
+def _errors(*codes: int) -> dict:
+    out = {}
+    for code in codes:
+        if code == 422:
+            out[code] = OpenApiResponse(s.SpreeInvalidSerializer, description="Invalid resource or parameter.")
+        elif code == 400:
+            out[code] = OpenApiResponse(s.SpreeErrorSerializer, description="The body is not valid JSON.")
+        else:
+            out[code] = OpenApiResponse(s.SpreeErrorSerializer)
+    out[429] = OpenApiResponse(s.SpreeThrottledSerializer, description="Too many requests (see Retry-After).")
+    return out
+
+
+def index(tag: str, envelope, example: str, *extra_params: OpenApiParameter):
+    return extend_schema(
+        tags=[tag], parameters=[PAGE, PER_PAGE, q_parameter(example), *extra_params],
+        responses={200: envelope, **_errors(401, 403, 404, 422)},
+    )
+
+
+def show(tag: str, item, *extra_params: OpenApiParameter):
+    return extend_schema(tags=[tag], parameters=list(extra_params), responses={200: item, **_errors(401, 403, 404)})
+
+
+def create(tag: str, body, item, *extra_params: OpenApiParameter):
+    return extend_schema(tags=[tag], request=body, parameters=list(extra_params),
+                         responses={201: item, **_errors(400, 401, 403, 404, 422)})
+
+
+def update(tag: str, body, item, *extra_params: OpenApiParameter):
+    return extend_schema(tags=[tag], request=body, parameters=list(extra_params),
+                         responses={200: item, **_errors(400, 401, 403, 404, 422)})
+
+
+def destroy(tag: str):
+    return extend_schema(tags=[tag], request=None,
+                         responses={204: OpenApiResponse(description="Deleted; no body."),
+                                    **_errors(401, 403, 404, 422)})
