@@ -1,20 +1,26 @@
-"""Warehouse inventory family, mounted at /api/v1/ (contract section 5). A trailing slash is optional."""
+"""Warehouse inventory family, mounted at /api/v1/ (contract section 5).
 
-from django.urls import re_path
+Each route is also answered with a trailing slash; only the contract's spelling is in the schema."""
+
+from django.urls import path, re_path
+from drf_spectacular.utils import extend_schema
 
 from inventory.api.warehouse import views
 
+
+def route(pattern: str, view, name: str) -> list:
+    unlisted = extend_schema(exclude=True)(type(f"{view.__name__}Slash", (view,), {}))
+    return [path(pattern, view.as_view(), name=name), path(f"{pattern}/", unlisted.as_view())]
+
+
 urlpatterns = [
-    re_path(r"^inventory/?$", views.InventoryLevelsView.as_view(), name="warehouse-inventory"),
-    re_path(r"^inventory/movements/?$", views.MovementsView.as_view(), name="warehouse-movements"),
-    re_path(r"^inventory/adjustments/?$", views.AdjustmentsView.as_view(), name="warehouse-adjustments"),
-    re_path(r"^inventory/allocations/?$", views.AllocationsView.as_view(), name="warehouse-allocations"),
-    re_path(r"^inventory/allocations/(?P<pk>[0-9]+)/?$", views.AllocationDetailView.as_view(),
-            name="warehouse-allocation"),
-    re_path(r"^inventory/allocations/(?P<pk>[0-9]+)/release/?$", views.AllocationReleaseView.as_view(),
-            name="warehouse-allocation-release"),
-    re_path(r"^inventory/allocations/(?P<pk>[0-9]+)/fulfil/?$", views.AllocationFulfilView.as_view(),
-            name="warehouse-allocation-fulfil"),
-    re_path(r"^inventory/analytics/?$", views.AnalyticsView.as_view(), name="warehouse-analytics"),
+    *route("inventory", views.InventoryLevelsView, "warehouse-inventory"),
+    *route("inventory/movements", views.MovementsView, "warehouse-movements"),
+    *route("inventory/adjustments", views.AdjustmentsView, "warehouse-adjustments"),
+    *route("inventory/allocations", views.AllocationsView, "warehouse-allocations"),
+    *route("inventory/allocations/<int:pk>", views.AllocationDetailView, "warehouse-allocation"),
+    *route("inventory/allocations/<int:pk>/release", views.AllocationReleaseView, "warehouse-allocation-release"),
+    *route("inventory/allocations/<int:pk>/fulfil", views.AllocationFulfilView, "warehouse-allocation-fulfil"),
+    *route("inventory/analytics", views.AnalyticsView, "warehouse-analytics"),
     re_path(r"^inventory/.*$", views.NotFoundView.as_view(), name="warehouse-not-found"),
 ]

@@ -137,7 +137,9 @@ class Command(BaseCommand):
             try:
                 rows, problems = read_count(handle, where, reason)
             except CountFileError as exc:
-                self._report(source, [], extra=[*unknown_location, str(exc)])
+                for message in unknown_location:
+                    self.stderr.write(f"{source}: {message}")
+                raise CommandError(f"{source}: {exc} Nothing was written.") from None
         if unknown_location:
             self._report(source, problems, extra=unknown_location)
         try:
