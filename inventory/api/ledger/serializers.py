@@ -1,0 +1,150 @@
+"""Rendering of the ledger family.
+
+Rows are rendered by plain functions (the feed returns up to 250 rows per request and is on the hot
+path); the DRF serializers below describe the very same shapes for the OpenAPI schema, and a test
+keeps the two in step.
+
+Money: the feed sends JSON numbers, as the contract asks, converted from the stored Decimal only
+here, at the very end. The product history sends money as decimal strings ("950.00"), so what the
+client reads is exactly what the ledger holds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from inventory.models import Action, StockMovement
+from inventory.services.valuation import money, unit_cost
+
+
+def iso(value: datetime) -> str:
+    """UTC, ISO 8601, `Z` suffix: the same text DRF's DateTimeField writes in the other families."""
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def blank_to_none(value: str) -> str | None:
+    return value or None
+
+
+# --- the feed -------------------------------------------------------------------------------------
+
+
+def feed_item(row: dict) -> dict:
+    return {
+        "id": row["id"],
+        "variant_id": row["variant_id"],
+        "location_id": row["location_id"],
+        "resource_type": blank_to_none(row["resource_type"]),
+        "resource_id": blank_to_none(row["resource_id"]),
+        "caused_by_order_no": blank_to_none(row["caused_by_order_no"]),
+        "caused_by_resource_id": blank_to_none(row["caused_by_resource_id"]),
+        "movement_date": iso(row["movement_date"]),
+        "quantity_change": row["quantity"],
+        "balance_after": row["balance_after"],
+        "value_per_unit": float(row["value_per_unit"]),
+        "value_in_stock_after": float(row["value_in_stock_after"]),
+        "average_cost_after": float(row["average_cost_after"]),
+        "rank": row["rank"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+class FeedMovementSerializer(serializers.Serializer):
+    """One movement in the feed (schema only; see `feed_item`)."""
+
+    id = serializers.IntegerField()
+    variant_id = serializers.IntegerField()
+    location_id = serializers.IntegerField(help_text="The stock location id.")
+    resource_type = serializers.CharField(allow_null=True, help_text="What caused the movement, e.g. SalesOrder.")
+    resource_id = serializers.CharField(allow_null=True)
+    caused_by_order_no = serializers.CharField(allow_null=True)
+    caused_by_resource_id = serializers.CharField(allow_null=True)
+    movement_date = serializers.DateTimeField(help_text="When the stock moved (may be backdated).")
+    quantity_change = serializers.IntegerField(help_text="Signed: negative when stock left.")
+    balance_after = serializers.IntegerField(help_text="Stock of the item after this movement, in ledger order.")
+    value_per_unit = serializers.FloatField()
+    value_in_stock_after = serializers.FloatField()
+    average_cost_after = serializers.FloatField()
+    rank = serializers.IntegerField(help_text="Position in the item's ledger (movement_date, then id).")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class FeedSerializer(serializers.Serializer):
+    data = FeedMovementSerializer(many=True)
+
+
+class KatanaErrorSerializer(serializers.Serializer):
+    statusCode = serializers.IntegerField()  # noqa: N815 - the wire name
+    name = serializers.CharField(help_text="UnauthorizedError, ForbiddenError, UnprocessableEntityError, ...")
+    message = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
+                                   help_text="422 only: messages per query parameter.")
+
+
+# --- the product history --------------------------------------------------------------------------
+
+ENTRY, EXIT, ADJUSTMENT = "ENTRY", "EXIT", "ADJUSTMENT"
+HISTORY_TYPES = {
+    Action.RECEIVED: ENTRY,
+    Action.RETURNED: ENTRY,
+    Action.TRANSFERRED_IN: ENTRY,
+    Action.SOLD: EXIT,
+    Action.TRANSFERRED_OUT: EXIT,
+    Action.ADJUSTED: ADJUSTMENT,
+    Action.COUNTED: ADJUSTMENT,
+}
+
+
+def history_entry(movement: StockMovement, variant_id: int, batch_ids: list[int]) -> dict:
+    kind = HISTORY_TYPES[movement.action]
+    price = unit_cost(Decimal(movement.value_per_unit))
+    quantity = movement.quantity if kind == ADJUSTMENT else abs(movement.quantity)
+    user = movement.created_by
+    return {
+        "id": movement.pk,
+        "product_id": variant_id,
+        "type": kind,
+        "quantity": quantity,
+        "unit_price": str(price),
+        "total_price": str(money(abs(movement.quantity) * price)),
+        "total_cost": str(money(movement.total_cost)) if kind == EXIT else None,
+        "reference_id": ",".join(str(pk) for pk in batch_ids) or None,
+        "notes": movement.notes,
+        "created_at": iso(movement.created_at),
+        "created_by": user.display_name if user is not None else None,
+    }
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """One movement of a product's history (schema only; see `history_entry`)."""
+
+    id = serializers.IntegerField(help_text="The movement id (the same id every family shows).")
+    product_id = serializers.IntegerField(help_text="The variant id.")
+    type = serializers.ChoiceField(choices=[ENTRY, EXIT, ADJUSTMENT], help_text="received, returned, "
+                                   "transferred_in: ENTRY; sold, transferred_out: EXIT; adjusted, counted: ADJUSTMENT.")
+    quantity = serializers.IntegerField(help_text="Units; positive for ENTRY and EXIT, signed for ADJUSTMENT.")
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4,
+                                          help_text="Unit cost of the movement (4 places).")
+    total_price = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="|quantity| x unit_price.")
+    total_cost = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True,
+                                          help_text="EXIT only: the cost of goods that left (FIFO or average).")
+    reference_id = serializers.CharField(
+        allow_null=True,
+        help_text="Comma-separated ids of the FIFO batches (cost layers) the movement created, drew from "
+                  "or settled, oldest first.",
+    )
+    notes = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(allow_null=True, help_text="Name of the user who recorded it.")
+
+
+class HistoryErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    details = serializers.DictField(required=False, help_text="422: messages per query parameter; "
+                                                              "429: retry_after in seconds.")

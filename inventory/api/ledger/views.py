@@ -1,0 +1,204 @@
+"""Read-only views of the ledger: the Katana-style movement feed and a product's FIFO history.
+
+Both are thin: read the query strictly (`filters`), select with a constant number of queries, render
+(`serializers`). Viewers and up may read; every failure is answered in the route's own envelope
+(`errors`), including crashes, which are logged and answered 500 in JSON.
+"""
+
+from __future__ import annotations
+
+import json
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inventory.api.common import FamilyErrorsMixin
+from inventory.api.ledger.errors import history_handler, katana_handler
+from inventory.api.ledger.filters import (
+    FEED_DEFAULT_LIMIT,
+    FEED_MAX_LIMIT,
+    HISTORY_DEFAULT_LIMIT,
+    HISTORY_MAX_LIMIT,
+    MAX_ID,
+    MAX_PAGE,
+    Page,
+    feed_rows,
+    history_batches,
+    history_movements,
+    read_feed_query,
+    read_history_query,
+)
+from inventory.api.ledger.serializers import (
+    FeedSerializer,
+    HistoryEntrySerializer,
+    HistoryErrorSerializer,
+    KatanaErrorSerializer,
+    feed_item,
+    history_entry,
+)
+from inventory.models import Variant
+
+PAGINATION_HEADER = "X-Pagination"
+
+
+def with_pagination(response: Response, page: Page, has_more: bool) -> Response:
+    """Katana-style `X-Pagination` header. No totals: counting a large ledger would cost more than the page."""
+    response[PAGINATION_HEADER] = json.dumps({
+        "page": page.page,
+        "limit": page.limit,
+        "offset": page.offset,
+        "first_page": page.page == 1,
+        "last_page": not has_more,
+    })
+    return response
+
+
+class ReadOnlyLedgerView(FamilyErrorsMixin, APIView):
+    http_method_names = ["get", "head", "options"]
+
+
+# --- the feed -------------------------------------------------------------------------------------
+
+
+def _error_responses(serializer, statuses: dict[int, str]) -> dict:
+    return {status: OpenApiResponse(serializer, description=text) for status, text in statuses.items()}
+
+
+KATANA_ERRORS = _error_responses(KatanaErrorSerializer, {
+    401: "Missing or unknown API key (UnauthorizedError).",
+    403: "ForbiddenError.",
+    422: "A bad or unknown query parameter (UnprocessableEntityError), named in `message` and `errors`.",
+    429: "TooManyRequests; see the Retry-After header.",
+    500: "InternalServerError.",
+})
+
+
+def _ids_param(name: str, what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, OpenApiTypes.INT, many=True, explode=True,
+        description=f"{what}. Repeat it (`{name}=1&{name}=2`), give a comma list (`{name}=1,2`) "
+                    f"or use `{name}[]=1&{name}[]=2`.",
+    )
+
+
+def _date_param(name: str) -> OpenApiParameter:
+    bound = "from" if name.endswith("_min") else "up to"
+    return OpenApiParameter(
+        name, OpenApiTypes.STR,
+        description=f"ISO 8601 date-time, inclusive ({bound}); no offset means UTC. A date alone "
+                    f"(2024-05-01) covers that whole day. A bad value is a 422 naming `{name}`.",
+    )
+
+
+FEED_PARAMETERS = [
+    _ids_param("ids", "Movement ids"),
+    _ids_param("variant_ids", "Variant ids"),
+    OpenApiParameter("location_id", OpenApiTypes.INT, description="Stock location id."),
+    OpenApiParameter("resource_type", OpenApiTypes.STR, description="Exact match, e.g. `SalesOrder`."),
+    OpenApiParameter("resource_id", OpenApiTypes.STR, description="Exact match."),
+    OpenApiParameter("caused_by_order_no", OpenApiTypes.STR, description="Exact match, e.g. `SO-1042`."),
+    OpenApiParameter("caused_by_resource_id", OpenApiTypes.STR, description="Exact match."),
+    _date_param("created_at_min"),
+    _date_param("created_at_max"),
+    _date_param("updated_at_min"),
+    _date_param("updated_at_max"),
+    OpenApiParameter("limit", OpenApiTypes.INT, default=FEED_DEFAULT_LIMIT,
+                     description=f"Rows per page, 1 to {FEED_MAX_LIMIT}; larger values are capped at "
+                                 f"{FEED_MAX_LIMIT}, zero, negative or non-numeric values are a 422."),
+    OpenApiParameter("page", OpenApiTypes.INT, default=1, description=f"1 to {MAX_PAGE}."),
+]
+
+
+class InventoryMovementsView(ReadOnlyLedgerView):
+    error_handler = staticmethod(katana_handler)
+
+    @extend_schema(
+        operation_id="inventory_movements_list",
+        summary="Ledger feed (Katana style)",
+        description=(
+            "Every stock movement, newest recorded first (`created_at` desc, then `id` desc), so a client that "
+            "syncs with `created_at_min` / `updated_at_min` sees backdated movements too. Money figures are JSON "
+            "numbers. Unknown query parameters are refused with 422. The `X-Pagination` header tells the page, "
+            "limit, offset and whether this is the first / last page."
+        ),
+        tags=["ledger"],
+        parameters=FEED_PARAMETERS,
+        responses={200: FeedSerializer, **KATANA_ERRORS},
+        examples=[
+            OpenApiExample("422", status_codes=["422"], response_only=True, value={
+                "statusCode": 422, "name": "UnprocessableEntityError",
+                "message": "Invalid query parameter 'limit': must be at least 1.",
+                "errors": {"limit": ["must be at least 1."]},
+            }),
+            OpenApiExample("401", status_codes=["401"], response_only=True,
+                           value={"statusCode": 401, "name": "UnauthorizedError", "message": "Unauthorized"}),
+        ],
+    )
+    def get(self, request):
+        query = read_feed_query(request.query_params)
+        rows, has_more = feed_rows(query)
+        return with_pagination(Response({"data": [feed_item(row) for row in rows]}), query.page, has_more)
+
+
+# --- the product history --------------------------------------------------------------------------
+
+HISTORY_ERRORS = _error_responses(HistoryErrorSerializer, {
+    401: '`{"error": "Unauthorized"}`',
+    403: '`{"error": "Forbidden"}`',
+    404: '`{"error": "Product not found"}`: no variant has this id.',
+    422: "A bad or unknown query parameter, named in `details`.",
+    429: '`{"error": "Too many requests", "details": {"retry_after": N}}` and a Retry-After header.',
+    500: '`{"error": "Internal server error"}`',
+})
+
+
+def variant_pk(raw: str) -> int:
+    """The path's variant id; anything that is not one is simply not found."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise NotFound() from None
+    if not 1 <= value <= MAX_ID:
+        raise NotFound()
+    return value
+
+
+class ProductHistoryView(ReadOnlyLedgerView):
+    error_handler = staticmethod(history_handler)
+
+    @extend_schema(
+        operation_id="movements_product_history",
+        summary="A product's FIFO movement history",
+        description=(
+            "The variant's movements at every location (or `location_id`), newest first in ledger order "
+            "(`movement_date` desc, then id), so an EXIT always sits above the batches it drew from.\n\n"
+            "- ENTRY: received, returned, transferred_in. `reference_id` is the id of the FIFO batch it created "
+            "(a transfer-in may create several: comma-separated).\n"
+            "- EXIT: sold, transferred_out. `quantity` is positive, `total_cost` is the cost of goods that left "
+            "and `reference_id` the comma-separated batches it drew from.\n"
+            "- ADJUSTMENT: adjusted, counted; `quantity` is signed.\n\n"
+            "Money is a decimal string (`unit_price` 4 places, totals 2). Batch ids are renumbered when an "
+            "item's ledger is reposted (a backdated, edited or deleted movement)."
+        ),
+        tags=["ledger"],
+        parameters=[
+            OpenApiParameter("variant_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The variant id."),
+            OpenApiParameter("location_id", OpenApiTypes.INT, description="Only this stock location."),
+            OpenApiParameter("limit", OpenApiTypes.INT, default=HISTORY_DEFAULT_LIMIT,
+                             description=f"1 to {HISTORY_MAX_LIMIT}; larger values are capped."),
+            OpenApiParameter("page", OpenApiTypes.INT, default=1, description=f"1 to {MAX_PAGE}."),
+        ],
+        responses={200: HistoryEntrySerializer(many=True), **HISTORY_ERRORS},
+    )
+    def get(self, request, variant_id: str):
+        pk = variant_pk(variant_id)
+        if not Variant.objects.filter(pk=pk).exists():
+            raise NotFound()
+        query = read_history_query(request.query_params)
+        movements, has_more = history_movements(pk, query)
+        batches = history_batches([m.pk for m in movements])
+        body = [history_entry(m, pk, batches.get(m.pk, [])) for m in movements]
+        return with_pagination(Response(body), query.page, has_more)
