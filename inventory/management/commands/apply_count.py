@@ -30,6 +30,7 @@ from inventory.services.counts import (
     CountRow,
     RowProblem,
     apply_counts,
+    find_problems,
     parse_counted,
 )
 
@@ -142,9 +143,14 @@ class Command(BaseCommand):
                 raise CommandError(f"{source}: {exc} Nothing was written.") from None
         if unknown_location:
             self._report(source, problems, extra=unknown_location)
+        # Checked again inside apply_counts' transaction; checking here first keeps a doomed count from
+        # drawing a progress bar.
+        problems += find_problems(rows, row_label="line", reported={p.key for p in problems})
+        if problems:
+            self._report(source, problems)
         try:
             with self._progress(console, len(rows)) as advance:
-                batch = apply_counts(rows, known_problems=problems, row_label="line", on_result=advance)
+                batch = apply_counts(rows, row_label="line", on_result=advance)
         except CountRejected as exc:
             self._report(source, exc.problems)
         self._summary(console, source, where, batch)
