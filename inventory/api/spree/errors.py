@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 
 from inventory.api import common
 
@@ -31,6 +32,7 @@ def render(error: common.ApiError) -> dict:
 spree_exception_handler = common.family_handler(render)
 
 
+@csrf_exempt  # a POST to a path that does not exist is a 404, not a CSRF failure page
 def not_found(request, *args, **kwargs):
     """Any path under /api/ that no route matches: Spree's 404 in JSON, never Django's HTML page.
 

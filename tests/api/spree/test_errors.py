@@ -71,6 +71,13 @@ def test_unknown_paths_and_ids_are_spree_404s(admin_client_api, path):
         assert response.json() == NOT_FOUND
 
 
+def test_writes_to_unknown_paths_are_404s_not_csrf_pages(main):
+    client = APIClient(enforce_csrf_checks=True)
+    for method in ("post", "put", "delete"):
+        response = getattr(client, method)(f"{API}/nothing_here", {"a": 1}, format="json")
+        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+
+
 def test_html_clients_still_get_json_for_unknown_paths(admin_client_api):
     response = admin_client_api.get(f"{API}/nothing_here", HTTP_ACCEPT="text/html")
     assert response.status_code == 404
