@@ -16,6 +16,7 @@ class UserAdmin(BaseUserAdmin):
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("prefix", "user", "name", "created", "last_used", "revoked")
     list_filter = ("revoked",)
+    list_select_related = ("user",)
     search_fields = ("prefix", "user__username", "name")
     readonly_fields = ("prefix", "created", "last_used")
     fields = ("user", "name", "prefix", "created", "last_used", "revoked")

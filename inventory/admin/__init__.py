@@ -1,0 +1,8 @@
+"""The Django admin for stockroom, one module per concern. Importing this package registers every model.
+
+Every write of stock goes through inventory.services; see base.py for who may do what.
+"""
+
+from inventory.admin import allocations, catalog, idempotency, ledger, stock, transfers, valuation
+
+__all__ = ["allocations", "catalog", "idempotency", "ledger", "stock", "transfers", "valuation"]

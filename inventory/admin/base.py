@@ -1,0 +1,132 @@
+"""What every stockroom ModelAdmin shares: role-based permissions and service errors shown as messages.
+
+Permissions follow the user's role (see accounts.Role), not Django's per-model permissions, so the admin
+and the API agree on who may do what: viewer reads everything, manager also records stock (movements,
+receipts, counts), admin also manages the catalogue, locations and stock items and may edit or delete
+movements. Superusers are admins. Only staff users reach the admin at all.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db import IntegrityError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.models import Role
+from inventory.services import StockError
+
+
+def user_has_role(user, role: str | None) -> bool:
+    if role is None or not (user.is_active and user.is_staff):
+        return False
+    has_role = getattr(user, "has_role", None)
+    return bool(has_role and has_role(role))
+
+
+class RolePermissionsMixin:
+    """`*_role` is the least role allowed to do each thing; None means nobody (not even superusers)."""
+
+    view_role: str | None = Role.VIEWER
+    add_role: str | None = Role.ADMIN
+    change_role: str | None = Role.ADMIN
+    delete_role: str | None = Role.ADMIN
+
+    def has_module_permission(self, request) -> bool:
+        return user_has_role(request.user, self.view_role)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return user_has_role(request.user, self.view_role) or self.has_change_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return user_has_role(request.user, self.add_role)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return user_has_role(request.user, self.change_role)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return user_has_role(request.user, self.delete_role)
+
+    # Permissions named in @admin.action(permissions=[...]).
+    def has_record_permission(self, request) -> bool:
+        return user_has_role(request.user, Role.MANAGER)
+
+    def has_recount_permission(self, request) -> bool:
+        return user_has_role(request.user, Role.ADMIN)
+
+
+class StockAdmin(RolePermissionsMixin, admin.ModelAdmin):
+    """A ModelAdmin whose writes may raise StockError (or lose a uniqueness race).
+
+    Forms check what they can up front, so the user normally sees field errors. What slips past them
+    (another writer changed the stock between validation and save) reaches these views: Django's
+    transaction around the view rolls everything back and the user gets the message, never a 500.
+    """
+
+    list_per_page = 50
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (StockError, IntegrityError) as exc:
+            return self._refused(request, exc)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (StockError, IntegrityError) as exc:
+            return self._refused(request, exc)
+
+    def _refused(self, request, exc: Exception) -> HttpResponseRedirect:
+        self.message_user(request, error_message(exc), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyAdmin(StockAdmin):
+    """Records the services write (layers, audits, transfers...): visible to every staff role, editable by none."""
+
+    add_role = None
+    change_role = None
+    delete_role = None
+
+
+class ReadOnlyInline(RolePermissionsMixin, admin.TabularInline):
+    add_role = None
+    change_role = None
+    delete_role = None
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+def error_message(exc: Exception) -> str:
+    if isinstance(exc, StockError):
+        return exc.message
+    return "Not saved: a value that must be unique (such as a SKU or code) is already in use."
+
+
+def admin_link(obj, text: str | None = None) -> str:
+    """A link to `obj`'s change page (or '-' for None)."""
+    if obj is None:
+        return "-"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text if text is not None else str(obj))
+
+
+def movement_link(movement_id: int | None) -> str:
+    """A link to a movement by id, without loading it."""
+    if movement_id is None:
+        return "-"
+    url = reverse("admin:inventory_stockmovement_change", args=[movement_id])
+    return format_html('<a href="{}">#{}</a>', url, movement_id)
+
+
+def adopt(target, saved) -> None:
+    """Make the unsaved instance the admin is holding become `saved`, the row a service just created, so
+    that the rest of the admin view (inline formsets, the log entry, the redirect) uses the real row."""
+    for field in saved._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db

@@ -1,0 +1,67 @@
+"""Cost layers (FIFO batches) and what consumed them: written only by services.valuation, read-only here."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from inventory.admin.base import ReadOnlyAdmin, admin_link, movement_link
+from inventory.models import CostLayer, LayerConsumption
+
+
+class OpenLayerFilter(admin.SimpleListFilter):
+    title = "batch"
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open (units remaining)"), ("used", "Used up"), ("shortfall", "Shortfall (sold short)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(quantity_remaining__gt=0)
+        if self.value() == "used":
+            return queryset.filter(quantity_remaining=0)
+        if self.value() == "shortfall":
+            return queryset.filter(quantity_received__lt=0)
+        return queryset
+
+
+@admin.register(CostLayer)
+class CostLayerAdmin(ReadOnlyAdmin):
+    list_display = ("id", "stock_item", "received_by", "unit_cost", "quantity_received", "quantity_remaining",
+                    "created_at")
+    list_filter = (OpenLayerFilter, "stock_item__stock_location", "created_at")
+    list_select_related = ("stock_item__variant", "stock_item__stock_location")
+    search_fields = ("stock_item__variant__sku", "stock_item__stock_location__code", "=movement__id")
+    fields = ("stock_item_link", "received_by", "unit_cost", "quantity_received", "quantity_remaining",
+              "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="movement", ordering="movement_id")
+    def received_by(self, obj: CostLayer) -> str:
+        return movement_link(obj.movement_id)
+
+    @admin.display(description="stock item")
+    def stock_item_link(self, obj: CostLayer) -> str:
+        return admin_link(obj.stock_item)
+
+
+@admin.register(LayerConsumption)
+class LayerConsumptionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "consumed_by", "batch", "stock_item", "quantity", "unit_cost")
+    list_select_related = ("layer__stock_item__variant", "layer__stock_item__stock_location")
+    list_filter = ("layer__stock_item__stock_location",)
+    search_fields = ("layer__stock_item__variant__sku", "=movement__id", "=layer__id")
+    fields = ("consumed_by", "batch", "stock_item", "quantity", "unit_cost")
+    readonly_fields = fields
+
+    @admin.display(description="movement", ordering="movement_id")
+    def consumed_by(self, obj: LayerConsumption) -> str:
+        return movement_link(obj.movement_id)
+
+    @admin.display(description="batch", ordering="layer_id")
+    def batch(self, obj: LayerConsumption) -> str:
+        return admin_link(obj.layer, f"batch {obj.layer_id} @ {obj.layer.unit_cost}")
+
+    @admin.display(description="stock item")
+    def stock_item(self, obj: LayerConsumption) -> str:
+        return str(obj.layer.stock_item)
