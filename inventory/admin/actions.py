@@ -12,7 +12,6 @@ from inventory import services
 from inventory.admin.forms import ConfirmForm, CountForm, ReceiveForm, RecountForm
 from inventory.services import StockError
 from inventory.services.allocations import fulfil, release
-from inventory.services.recount import recount
 
 TEMPLATE = "admin/inventory/action_form.html"
 # A count page with one field per item; a bigger count is a CSV for `manage.py apply_count`.
@@ -125,6 +124,9 @@ def recount_selected(modeladmin, request, queryset):
     items = _selected_items(queryset)
     form = RecountForm(request.POST if _submitted(request) else None)
     if form.is_bound and form.is_valid():
+        # Imported here so that the admin never fails to load over the recount machinery.
+        from inventory.services.recount import recount
+
         fix = form.cleaned_data["fix"]
         report = recount(item_ids=[item.pk for item in items], fix=fix)
         if not report.drifts:
