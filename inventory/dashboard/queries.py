@@ -2,15 +2,18 @@
 moved in and out per day.
 
 Stock value at the end of day D is, over the items in scope, the `value_in_stock_after` of each item's
-last movement (by movement_date, then id: the ledger's order) dated before D + 1 day. Rather than look
-that up once per day, each movement in the range carries the change it made to its item's value
-(its value_in_stock_after less that of the item's previous movement); those changes telescope, so
+last movement (in ledger order: movement_date, then id) dated before D + 1 day. Looking that up once
+per day would cost a query per day; instead the two queries below give, per day, how the total changed:
 
-    value(D) = opening value (every item's last value before the first day) + changes dated up to D.
+1. Items (one row per stock item, two index lookups each, grouped in SQL): each item's *opening* value
+   (its last value before the range) summed by the day of the item's first movement inside the range.
+   From that day on, the item's opening is replaced by its in-range values.
+2. Movements in the range (one scan, a window function, grouped by day in SQL): each movement's value
+   less the previous in-range movement's of the same item (LAG; 0 for an item's first in-range movement),
+   the units in (positive quantities) and out (negative ones).
 
-That is two queries whatever the number of days or movements: one for the opening value (a subquery per
-item down the (stock_item, movement_date, id) index) and one GROUP BY day for the changes and the units
-in and out. Python only adds up one row per day.
+Then value(D) = all openings - openings of items first moved by D + the movement sums up to D, because
+per item the LAG differences add up to its last value by D. Python only walks the days.
 
 Days are calendar days in the current time zone (settings.TIME_ZONE, UTC by default).
 """
@@ -21,20 +24,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import (
-    Count,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce, TruncDate
+from django.db import connection
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Window
+from django.db.models.functions import Lag, TruncDate
 from django.utils import timezone
 
 from inventory.models import StockItem, StockMovement
@@ -47,7 +39,7 @@ MONEY = DecimalField(max_digits=20, decimal_places=2)
 
 @dataclass(frozen=True)
 class DayRange:
-    """The last `count` calendar days up to and including `last`."""
+    """The `count` calendar days up to and including `last`."""
 
     first: date
     last: date
@@ -80,75 +72,108 @@ def last_days(count: int = DEFAULT_DAYS, *, today: date | None = None) -> DayRan
     return DayRange.ending(today or timezone.localdate(), count)
 
 
-def _movements(location_id: int | None) -> QuerySet[StockMovement]:
-    movements = StockMovement.objects.all()
-    if location_id is not None:
-        movements = movements.filter(stock_item__stock_location_id=location_id)
-    return movements
+def _money(value) -> Decimal:
+    # SQLite hands back sums of decimals as floats; PostgreSQL as Decimals.
+    return Decimal(str(value or 0)).quantize(CENT)
 
 
-def opening_value(before: datetime, *, location_id: int | None = None) -> Decimal:
-    """Total of every item's value_in_stock_after as of its last movement dated before `before`. One query."""
-    last_value = (
-        StockMovement.objects.filter(stock_item=OuterRef("pk"), movement_date__lt=before)
+def _as_date(value) -> date | None:
+    # A day computed in SQL and read back raw: a date (PostgreSQL) or ISO text (SQLite).
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _in_range(movements: QuerySet[StockMovement], days: DayRange) -> QuerySet[StockMovement]:
+    return movements.filter(movement_date__gte=days.start, movement_date__lt=days.end)
+
+
+def openings_by_first_day(days: DayRange, *, location_id: int | None = None) -> dict[date | None, Decimal]:
+    """The items' opening values (each item's last value_in_stock_after before the range), summed by the
+    day of the item's first movement in the range (None: no movement in the range). One query."""
+    before = (
+        StockMovement.objects.filter(stock_item=OuterRef("pk"), movement_date__lt=days.start)
         .order_by("-movement_date", "-id")
         .values("value_in_stock_after")[:1]
+    )
+    first_day = (
+        _in_range(StockMovement.objects.filter(stock_item=OuterRef("pk")), days)
+        .order_by("movement_date", "id")
+        .annotate(day=TruncDate("movement_date"))
+        .values("day")[:1]
     )
     items = StockItem.objects.all()
     if location_id is not None:
         items = items.filter(stock_location_id=location_id)
-    total = items.annotate(opening=Subquery(last_value, output_field=MONEY)).aggregate(
-        total=Coalesce(Sum("opening"), Value(Decimal("0")), output_field=MONEY)
-    )["total"]
-    return Decimal(total).quantize(CENT)
+    rows = (
+        items.annotate(opening=Subquery(before, output_field=MONEY), first_day=Subquery(first_day))
+        .filter(opening__isnull=False)
+        .values("first_day")
+        .annotate(total=Sum("opening"))
+        .order_by()
+    )
+    return {_as_date(row["first_day"]): _money(row["total"]) for row in rows}
 
 
-def _value_change() -> ExpressionWrapper:
-    """A movement's change to its item's value: its value_in_stock_after less the previous movement's
-    (zero before the first). "Previous" follows the ledger's order, so it may lie before the range."""
-    previous = (
-        StockMovement.objects.filter(stock_item=OuterRef("stock_item"))
-        .filter(Q(movement_date__lt=OuterRef("movement_date"))
-                | Q(movement_date=OuterRef("movement_date"), id__lt=OuterRef("id")))
-        .order_by("-movement_date", "-id")
-        .values("value_in_stock_after")[:1]
+def movement_sums_by_day(days: DayRange, *, location_id: int | None = None) -> dict[date, dict]:
+    """Per day of the range with movements: `value_change` (sum of each movement's value less the previous
+    in-range value of its item, 0 for the first), `units_in`, `units_out` and `movements`. One query.
+
+    Django cannot aggregate over a window function, so the ORM builds the windowed rows and a plain
+    GROUP BY, the same on PostgreSQL and SQLite, adds them up."""
+    movements = StockMovement.objects.all()
+    if location_id is not None:
+        movements = movements.filter(stock_item__stock_location_id=location_id)
+    rows = (
+        _in_range(movements, days)
+        .order_by()
+        .annotate(
+            day=TruncDate("movement_date"),
+            units=F("quantity"),
+            value_after=F("value_in_stock_after"),
+            value_before=Window(
+                Lag("value_in_stock_after"),
+                partition_by=[F("stock_item_id")],
+                order_by=[F("movement_date").asc(), F("id").asc()],
+            ),
+        )
+        .values("day", "units", "value_after", "value_before")
     )
-    return ExpressionWrapper(
-        F("value_in_stock_after") - Coalesce(Subquery(previous, output_field=MONEY), Value(Decimal("0"))),
-        output_field=MONEY,
+    inner, params = rows.query.sql_with_params()
+    day, units, after, before = (connection.ops.quote_name(name)
+                                 for name in ("day", "units", "value_after", "value_before"))
+    sql = (
+        f"SELECT {day}, SUM({after} - COALESCE({before}, 0)),"
+        f" SUM(CASE WHEN {units} > 0 THEN {units} ELSE 0 END),"
+        f" SUM(CASE WHEN {units} < 0 THEN -{units} ELSE 0 END), COUNT(*)"
+        f" FROM ({inner}) windowed GROUP BY {day}"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {
+            _as_date(row[0]): {"value_change": _money(row[1]), "units_in": int(row[2]), "units_out": int(row[3]),
+                               "movements": int(row[4])}
+            for row in cursor.fetchall()
+        }
 
 
 def daily_figures(days: DayRange, *, location_id: int | None = None) -> list[dict]:
-    """One row per day of the range, oldest first, every day present:
-    `date`, `stock_value` (Decimal, end of day), `units_in` (sum of positive quantities), `units_out`
-    (sum of |negative| quantities) and `movements` (how many). Two queries."""
-    opening = opening_value(days.start, location_id=location_id)
-    rows = (
-        _movements(location_id)
-        .filter(movement_date__gte=days.start, movement_date__lt=days.end)
-        .annotate(day=TruncDate("movement_date"), value_change=_value_change())
-        .values("day")
-        .annotate(
-            change=Sum("value_change"),
-            units_in=Coalesce(Sum("quantity", filter=Q(quantity__gt=0)), Value(0), output_field=IntegerField()),
-            units_out_signed=Coalesce(Sum("quantity", filter=Q(quantity__lt=0)), Value(0),
-                                      output_field=IntegerField()),
-            movements=Count("pk"),
-        )
-        .order_by("day")
-    )
-    by_day = {row["day"]: row for row in rows}
-    figures, value = [], opening
+    """One row per day of the range, oldest first, every day present: `date`, `stock_value` (Decimal, at the
+    end of the day), `units_in` (sum of positive quantities), `units_out` (sum of |negative| quantities) and
+    `movements` (how many). Two queries."""
+    openings = openings_by_first_day(days, location_id=location_id)
+    sums = movement_sums_by_day(days, location_id=location_id)
+    # Openings of items not yet moved in the range, plus what the moved ones' in-range movements add up to.
+    value = sum(openings.values(), Decimal("0.00"))
+    figures = []
     for day in days.days():
-        row = by_day.get(day)
-        if row is not None:
-            value += Decimal(row["change"] or 0)
+        row = sums.get(day)
+        value += (row["value_change"] if row else 0) - openings.get(day, 0)
         figures.append({
             "date": day,
             "stock_value": value.quantize(CENT),
             "units_in": row["units_in"] if row else 0,
-            "units_out": -row["units_out_signed"] if row else 0,
+            "units_out": row["units_out"] if row else 0,
             "movements": row["movements"] if row else 0,
         })
     return figures

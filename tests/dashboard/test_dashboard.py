@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from inventory import services
-from inventory.dashboard.queries import DayRange, daily_figures, opening_value
-from inventory.models import Allocation, StockMovement
+from inventory.dashboard.queries import DayRange, daily_figures, movement_sums_by_day, openings_by_first_day
+from inventory.models import StockMovement
+from inventory.services.errors import StockError
 from tests.dashboard.ledger import (
     ALL_FLOWS,
     ALL_LOCATIONS,
@@ -20,7 +24,7 @@ from tests.dashboard.ledger import (
     day_at_noon,
     expected_values,
 )
-from tests.factories import StockItemFactory, UserFactory
+from tests.factories import StockItemFactory, StockLocationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -256,9 +260,63 @@ def test_data_costs_a_constant_number_of_queries(staff_client, ledger, django_as
 
 def test_queries_directly(ledger):
     days = DayRange.ending(day_at_noon(0).date(), 30)
-    assert opening_value(days.start) == Decimal(ALL_OPENING)
-    assert opening_value(days.start, location_id=ledger.b.pk) == Decimal("0.00")
+    # Only X has a value before the range; its first movement in the range is on day -5.
+    assert openings_by_first_day(days) == {day_at_noon(5).date(): Decimal(ALL_OPENING)}
+    assert openings_by_first_day(days, location_id=ledger.b.pk) == {}
+    # Days -3..0: X (34.00) first moves on day -2, Y (60.00) on day -1; Z has nothing before day -3.
+    short = DayRange.ending(day_at_noon(0).date(), 4)
+    assert openings_by_first_day(short) == {day_at_noon(2).date(): Decimal("34.00"),
+                                            day_at_noon(1).date(): Decimal("60.00")}
+    sums = movement_sums_by_day(days, location_id=ledger.b.pk)
+    assert sums == {
+        day_at_noon(20).date(): {"value_change": Decimal("20.00"), "units_in": 2, "units_out": 0, "movements": 1},
+        day_at_noon(10).date(): {"value_change": Decimal("40.00"), "units_in": 4, "units_out": 0, "movements": 1},
+        day_at_noon(3).date(): {"value_change": Decimal("3.00"), "units_in": 3, "units_out": 0, "movements": 1},
+        day_at_noon(1).date(): {"value_change": Decimal("-10.00"), "units_in": 0, "units_out": 1, "movements": 1},
+    }
     figures = daily_figures(days, location_id=ledger.b.pk)
-    assert [f["stock_value"] for f in figures][-1] == Decimal("53.00")
+    assert figures[-1]["stock_value"] == Decimal("53.00")
     assert sum(f["movements"] for f in figures) == 4
-    assert Allocation.objects.count() == 1
+
+
+def test_one_and_two_day_ranges(staff_client, ledger):
+    # Today only: X (26.00 before today, 8.00 after) moved today; Y (50.00) and Z (3.00) did not.
+    assert [p["value"] for p in staff_client.get(DATA, {"days": 1}).json()["stock_value"]] == ["61.00"]
+    assert [p["value"] for p in staff_client.get(DATA, {"days": 2}).json()["stock_value"]] == ["79.00", "61.00"]
+
+
+def _brute_force_values(days: DayRange, location_id: int | None) -> list[Decimal]:
+    """The definition, literally: per day, per item, the value after its last movement up to that day."""
+    movements = StockMovement.objects.select_related("stock_item").order_by("movement_date", "id")
+    values = []
+    for day in days.days():
+        end = DayRange.ending(day, 1).end
+        last: dict[int, Decimal] = {}
+        for movement in movements:
+            in_scope = location_id is None or movement.stock_item.stock_location_id == location_id
+            if in_scope and movement.movement_date < end:
+                last[movement.stock_item_id] = movement.value_in_stock_after
+        values.append(sum(last.values(), Decimal("0.00")))
+    return values
+
+
+def test_matches_the_definition_on_a_random_ledger():
+    rng = random.Random(20261125)
+    locations = [StockLocationFactory(), StockLocationFactory()]
+    items = [StockItemFactory(stock_location=locations[n % 2]) for n in range(6)]
+    for _ in range(60):
+        item = rng.choice(items)
+        item.refresh_from_db()
+        when = day_at_noon(rng.randint(1, 25)) + timedelta(minutes=rng.randint(-600, 600))
+        if item.count_on_hand > 3 and rng.random() < 0.4:
+            # A backdated sale the stock of that day could not cover is refused and writes nothing.
+            with contextlib.suppress(StockError):
+                services.sell(item, rng.randint(1, 3), movement_date=when)
+        else:
+            services.receive(item, rng.randint(1, 9), value_per_unit=f"{rng.randint(100, 999) / 100:.2f}",
+                             movement_date=when)
+    assert StockMovement.objects.filter(action="sold").count() >= 5
+    days = DayRange.ending(day_at_noon(0).date(), 20)
+    for location_id in (None, locations[0].pk, locations[1].pk):
+        got = [row["stock_value"] for row in daily_figures(days, location_id=location_id)]
+        assert got == _brute_force_values(days, location_id)
