@@ -16,7 +16,8 @@ Rules (also in the README):
   variant's cost price, else 0) and recorded as a shortfall layer with negative quantities. The next
   inbound units settle shortfall layers first, oldest first; the provisional cost stands.
 - Transfers: the transferred_in leg receives one layer per batch the transferred_out leg drew from,
-  at that batch's cost, so value moves between locations unchanged.
+  at that batch's cost (under moving average at the source's average, the cost it issued them at),
+  so value moves between locations unchanged.
 """
 
 from __future__ import annotations
@@ -26,15 +27,18 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db import connection
 
 from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
-from inventory.services.errors import InsufficientStock
+from inventory.services.errors import InsufficientStock, InvalidMovement
 
 FIFO = "fifo"
 AVERAGE = "average"
 CENT = Decimal("0.01")
 UNIT_COST_PLACES = Decimal("0.0001")
 ZERO = Decimal("0")
+# Totals and values are stored as DECIMAL(16, 2): anything larger would overflow the column.
+MAX_MONEY = Decimal("99999999999999.99")
 
 Lot = tuple[int, Decimal]  # (quantity, unit cost) arriving together
 
@@ -124,6 +128,9 @@ class ItemValuation:
         movement.balance_after = self.balance
         movement.value_in_stock_after = money(self.value)
         movement.average_cost_after = self.average
+        if abs(movement.total_cost) > MAX_MONEY or abs(movement.value_in_stock_after) > MAX_MONEY:
+            raise InvalidMovement(f"The value of this movement or of the stock after it exceeds {MAX_MONEY}.",
+                                  field="quantity")
         return posting
 
     def _receive(self, movement: StockMovement, lots: Sequence[Lot], posting: Posting) -> Decimal:
@@ -225,10 +232,19 @@ def write_posting(posting: Posting) -> None:
 
 def transfer_lots(source_movement_id: int) -> list[Lot]:
     """The batches a transferred_out movement drew, as lots for its transferred_in leg."""
-    return [
-        (c.quantity, c.unit_cost)
-        for c in LayerConsumption.objects.filter(movement_id=source_movement_id).order_by("id")
-    ]
+    return _lots_by_source([source_movement_id]).get(source_movement_id, [])
+
+
+def _lots_by_source(source_ids: list[int]) -> dict[int, list[Lot]]:
+    lots: dict[int, list[Lot]] = {}
+    for consumption in LayerConsumption.objects.filter(movement_id__in=source_ids).order_by("id"):
+        lots.setdefault(consumption.movement_id, []).append((consumption.quantity, consumption.unit_cost))
+    if valuation_method() == AVERAGE:
+        # The source issued the units at its moving average, not at their batch costs: the destination
+        # must receive that same value, or value would appear or vanish in transit.
+        issued_at = dict(StockMovement.objects.filter(pk__in=lots).values_list("pk", "value_per_unit"))
+        lots = {pk: [(qty, issued_at[pk]) for qty, _ in batch] for pk, batch in lots.items()}
+    return lots
 
 
 def repost_item(item: StockItem, *, check_from: tuple | None = None) -> ItemValuation:
@@ -239,12 +255,9 @@ def repost_item(item: StockItem, *, check_from: tuple | None = None) -> ItemValu
     back). Used after backdating, editing or deleting a movement, and by `recount --fix`.
     """
     movements = list(item.movements.order_by("movement_date", "id"))
+    stored = {m.pk: _figures(m) for m in movements}
     source_ids = [m.source_movement_id for m in movements if m.source_movement_id]
-    lots_by_source: dict[int, list[Lot]] = {}
-    for consumption in LayerConsumption.objects.filter(movement_id__in=source_ids).order_by("id"):
-        lots_by_source.setdefault(consumption.movement_id, []).append(
-            (consumption.quantity, consumption.unit_cost)
-        )
+    lots_by_source = _lots_by_source(source_ids)
 
     LayerConsumption.objects.filter(layer__stock_item=item).delete()
     CostLayer.objects.filter(stock_item=item).delete()
@@ -271,9 +284,26 @@ def repost_item(item: StockItem, *, check_from: tuple | None = None) -> ItemValu
                 f"{movement.balance_after} on {movement.movement_date:%Y-%m-%d %H:%M}; the item is not backorderable."
             )
 
-    StockMovement.objects.bulk_update(movements, MOVEMENT_FIGURES, batch_size=500)
+    _write_figures([m for m in movements if _figures(m) != stored[m.pk]])
     CostLayer.objects.bulk_create(layers, batch_size=500)
     LayerConsumption.objects.bulk_create(consumptions, batch_size=500)
     state.store_on_item()
     item.save(update_fields=ITEM_FIGURES)
     return state
+
+
+def _figures(movement: StockMovement) -> tuple:
+    return tuple(getattr(movement, name) for name in MOVEMENT_FIGURES)
+
+
+def _write_figures(movements: list[StockMovement]) -> None:
+    """Store the running figures of the movements a repost changed. One parameterised UPDATE per row
+    through executemany: Django's bulk_update builds a CASE expression per row and field, which costs
+    seconds of Python for a ledger of a few thousand movements, all under the item lock."""
+    if not movements:
+        return
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(name)} = %s" for name in MOVEMENT_FIGURES)
+    sql = f"UPDATE {quote(StockMovement._meta.db_table)} SET {assignments} WHERE id = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(*_figures(m), m.pk) for m in movements])

@@ -1,0 +1,103 @@
+"""`manage.py recount [--location CODE] [--fix] [--dry-run]`: compare cached stock figures with the ledger.
+
+Exit code 1 when drift is found and not fixed (also with --dry-run), 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from inventory.services.recount import RecountReport, UnknownLocation, recount
+
+
+class _Stream:
+    """Lets rich write through Django's OutputWrapper (which would add a newline to every write)."""
+
+    def __init__(self, wrapper) -> None:
+        self._wrapper = wrapper
+
+    def write(self, text: str) -> int:
+        self._wrapper.write(text, ending="")
+        return len(text)
+
+    def flush(self) -> None:
+        self._wrapper.flush()
+
+    def isatty(self) -> bool:
+        return self._wrapper.isatty()
+
+
+class Command(BaseCommand):
+    help = (
+        "Check count_on_hand, running balances, ranks and valuation of stock items against the movement "
+        "ledger (set-based SQL, one location at a time). Exit code 1 when drift is found without --fix."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--location", metavar="CODE", help="only this stock location (its code)")
+        parser.add_argument("--fix", action="store_true",
+                            help="repair drifted items: counts, balance_after/rank, valuation and cost layers")
+        parser.add_argument("--dry-run", action="store_true", help="detect and report only; never write")
+
+    def handle(self, *args, location: str | None, fix: bool, dry_run: bool, **options) -> None:
+        stream = _Stream(self.stdout)
+        terminal = stream.isatty()
+        # Off a terminal rich would wrap tables at 80 columns and drop colour codes into files; keep it plain.
+        console = Console(file=stream, width=None if terminal else 120, no_color=not terminal,
+                          force_terminal=terminal, highlight=False)
+        try:
+            report = self._run(console, location, fix, dry_run, show_bar=terminal)
+        except UnknownLocation as exc:
+            raise CommandError(exc.message) from None
+
+        self._print(console, report, fix=fix, dry_run=dry_run)
+        if report.drifts and not report.fixed:
+            sys.exit(1)
+
+    def _run(self, console: Console, location: str | None, fix: bool, dry_run: bool, *,
+             show_bar: bool) -> RecountReport:
+        if not show_bar:
+            # A live bar is noise in a log: one line per location when it is done.
+            def progress(code: str, done: int, total: int) -> None:
+                if done == total:
+                    console.print(f"{code}: {total} stock items checked")
+
+            return recount(location_code=location, fix=fix, dry_run=dry_run, progress=progress)
+
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        tasks: dict[str, TaskID] = {}
+        with Progress(*columns, console=console) as bar:
+            def progress(code: str, done: int, total: int) -> None:
+                if code not in tasks:
+                    tasks[code] = bar.add_task(code, total=total)
+                bar.update(tasks[code], completed=done)
+
+            return recount(location_code=location, fix=fix, dry_run=dry_run, progress=progress)
+
+    def _print(self, console: Console, report: RecountReport, *, fix: bool, dry_run: bool) -> None:
+        scope = f"{report.items_checked} stock items at {len(report.locations)} location(s)"
+        if not report.drifts:
+            console.print(f"No drift: {scope} agree with the ledger.")
+            return
+        table = Table(title=f"Drift in {len(report.drifts)} of {scope}")
+        for name, justify in [("Location", "left"), ("SKU", "left"), ("Item", "right"),
+                              ("On hand\ncached / ledger", "right"), ("Bad\nrows", "right"),
+                              ("Value\ncached / ledger / layers", "right"), ("Problems", "left")]:
+            # Fold rather than truncate: a narrow terminal must still show every figure.
+            table.add_column(name, justify=justify, overflow="fold")
+        for d in report.drifts:
+            table.add_row(d.location_code, d.sku, str(d.item_id), f"{d.cached_count} / {d.ledger_count}",
+                          str(d.bad_rows), f"{d.cached_value} / {d.ledger_value} / {d.layer_value}",
+                          ", ".join(d.problems))
+        console.print(table)
+        if report.fixed:
+            console.print(f"Fixed {len(report.drifts)} stock item(s): rebuilt from the ledger.")
+        elif dry_run and fix:
+            console.print("Dry run: nothing was written.")
+        else:
+            console.print("Run with --fix to rebuild them from the ledger.")
