@@ -178,7 +178,7 @@ class AdjustmentBatchSerializer(serializers.Serializer):
 
 
 class OverviewSerializer(serializers.Serializer):
-    total_products = serializers.IntegerField(help_text="Distinct products stocked in scope.")
+    total_products = serializers.IntegerField(help_text="Distinct products with a stock item in scope.")
     total_stock_value = serializers.DecimalField(max_digits=20, decimal_places=2,
                                                  help_text="Sum of stock items' value_in_stock (valuation method).")
     low_stock_items = serializers.IntegerField(help_text="Stock items with available <= reorder_point.")
