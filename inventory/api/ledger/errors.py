@@ -13,6 +13,11 @@ failure (which key, which exception) leaks to the caller.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.core.exceptions import SuspiciousOperation
+from rest_framework import exceptions
+
 from inventory.api.common import (
     BAD_CREDENTIALS,
     FORBIDDEN,
@@ -35,6 +40,7 @@ KATANA_NAMES = {
     422: "UnprocessableEntityError",
     429: "TooManyRequests",
     500: "InternalServerError",
+    503: "ServiceUnavailableError",
 }
 
 KATANA_MESSAGES = {
@@ -78,5 +84,24 @@ def render_history(error: ApiError) -> dict:
     return body
 
 
-katana_handler = family_handler(render_katana)
-history_handler = family_handler(render_history)
+class MalformedRequest(exceptions.APIException):
+    status_code = 400
+    default_detail = "The request is malformed (too many parameters?)."
+    default_code = "bad_request"
+
+
+def handler_for(render: Callable[[ApiError], dict]) -> Callable:
+    """The family handler, also answering Django's SuspiciousOperation (e.g. more query parameters than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS, raised while DRF reads them) with a 400 rather than a 500."""
+    handle = family_handler(render)
+
+    def handler(exc, context):
+        if isinstance(exc, SuspiciousOperation):
+            exc = MalformedRequest()
+        return handle(exc, context)
+
+    return handler
+
+
+katana_handler = handler_for(render_katana)
+history_handler = handler_for(render_history)

@@ -24,9 +24,14 @@ HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 1000
 # Deeper than this, narrow the window with created_at/updated_at ranges instead of paging.
 MAX_PAGE = 1_000_000
+# As many ids as a page holds; the cap keeps a crafted request within every database's limits (and two full
+# arrays within Django's DATA_UPLOAD_MAX_NUMBER_FIELDS).
+MAX_ARRAY = 250
 # DRF's own content negotiation parameter (`?format=json`); not a filter, but not unknown either.
 NEGOTIATION_PARAMS = frozenset({"format"})
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # An unencoded `+02:00` offset arrives as ` 02:00` (a `+` in a query string means a space).
 SPACED_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
@@ -110,6 +115,9 @@ class QueryReader:
         pieces = [piece for piece in pieces if piece]
         if not pieces:
             return None
+        if len(pieces) > MAX_ARRAY:
+            self.error(name, f"takes at most {MAX_ARRAY} ids.")
+            return None
         values: list[int] = []
         for piece in pieces:
             value = self._whole(name, piece)
@@ -145,25 +153,27 @@ class QueryReader:
         raw = self._single(name)
         if raw is None:
             return None
-        text = SPACED_OFFSET.sub(r"\1+\2", raw)
+        text = SPACED_OFFSET.sub(r"\1+\2", raw).upper()  # RFC 3339 allows a lower-case t and z
         try:
-            if DATE_ONLY.match(text):
-                day = datetime.fromisoformat(text).replace(tzinfo=UTC)
-                return (day + timedelta(days=1), False) if upper else (day, True)
             value = datetime.fromisoformat(text)
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
-            return value.astimezone(UTC), True
-        except (ValueError, OverflowError):
+        except ValueError:
             self.error(name, f"'{raw}' is not an ISO 8601 date or date-time (e.g. 2024-05-01T12:00:00Z).")
             return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        try:
+            if DATE_ONLY.match(text) and upper:
+                return value + timedelta(days=1), False
+            return value.astimezone(UTC), True
+        except OverflowError:
+            # Within a day of the calendar's ends: before, or after, every movement there is.
+            return (EARLIEST if value.year == 1 else LATEST), True
 
     def window(self, field: str) -> dict:
-        """`FIELD_min` / `FIELD_max` as queryset lookups on `field`."""
+        """`FIELD_min` / `FIELD_max` as queryset lookups on `field`. A window with its ends the wrong way
+        round is empty, not an error."""
         low = self.instant(f"{field}_min", upper=False)
         high = self.instant(f"{field}_max", upper=True)
-        if low and high and (low[0] > high[0] or (low[0] == high[0] and not high[1])):
-            self.error(f"{field}_min", f"is after {field}_max.")
         lookups = {}
         if low:
             lookups[f"{field}__gte"] = low[0]

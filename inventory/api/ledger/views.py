@@ -22,6 +22,7 @@ from inventory.api.ledger.filters import (
     FEED_MAX_LIMIT,
     HISTORY_DEFAULT_LIMIT,
     HISTORY_MAX_LIMIT,
+    MAX_ARRAY,
     MAX_ID,
     MAX_PAGE,
     Page,
@@ -68,6 +69,7 @@ def _error_responses(serializer, statuses: dict[int, str]) -> dict:
 
 
 KATANA_ERRORS = _error_responses(KatanaErrorSerializer, {
+    400: "A malformed request, e.g. more query parameters than the server accepts (BadRequestError).",
     401: "Missing or unknown API key (UnauthorizedError).",
     403: "ForbiddenError.",
     422: "A bad or unknown query parameter (UnprocessableEntityError), named in `message` and `errors`.",
@@ -76,18 +78,26 @@ KATANA_ERRORS = _error_responses(KatanaErrorSerializer, {
 })
 
 
+# Parameter schemas say exactly what is accepted, so a schema-valid request is never refused.
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
+INSTANT = {"type": "string", "format": "date-time"}
+LIMIT = {"type": "integer", "minimum": 1}
+PAGE = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}
+
+
 def _ids_param(name: str, what: str) -> OpenApiParameter:
     return OpenApiParameter(
-        name, OpenApiTypes.INT, many=True, explode=True,
+        name, {"type": "array", "items": ID, "maxItems": MAX_ARRAY}, style="form", explode=True,
         description=f"{what}. Repeat it (`{name}=1&{name}=2`), give a comma list (`{name}=1,2`) "
-                    f"or use `{name}[]=1&{name}[]=2`.",
+                    f"or use `{name}[]=1&{name}[]=2`; at most {MAX_ARRAY}.",
     )
 
 
 def _date_param(name: str) -> OpenApiParameter:
     bound = "from" if name.endswith("_min") else "up to"
     return OpenApiParameter(
-        name, OpenApiTypes.STR,
+        name, INSTANT,
         description=f"ISO 8601 date-time, inclusive ({bound}); no offset means UTC. A date alone "
                     f"(2024-05-01) covers that whole day. A bad value is a 422 naming `{name}`.",
     )
@@ -96,19 +106,19 @@ def _date_param(name: str) -> OpenApiParameter:
 FEED_PARAMETERS = [
     _ids_param("ids", "Movement ids"),
     _ids_param("variant_ids", "Variant ids"),
-    OpenApiParameter("location_id", OpenApiTypes.INT, description="Stock location id."),
-    OpenApiParameter("resource_type", OpenApiTypes.STR, description="Exact match, e.g. `SalesOrder`."),
-    OpenApiParameter("resource_id", OpenApiTypes.STR, description="Exact match."),
-    OpenApiParameter("caused_by_order_no", OpenApiTypes.STR, description="Exact match, e.g. `SO-1042`."),
-    OpenApiParameter("caused_by_resource_id", OpenApiTypes.STR, description="Exact match."),
+    OpenApiParameter("location_id", ID, description="Stock location id."),
+    OpenApiParameter("resource_type", TEXT, description="Exact match, e.g. `SalesOrder`."),
+    OpenApiParameter("resource_id", TEXT, description="Exact match."),
+    OpenApiParameter("caused_by_order_no", TEXT, description="Exact match, e.g. `SO-1042`."),
+    OpenApiParameter("caused_by_resource_id", TEXT, description="Exact match."),
     _date_param("created_at_min"),
     _date_param("created_at_max"),
     _date_param("updated_at_min"),
     _date_param("updated_at_max"),
-    OpenApiParameter("limit", OpenApiTypes.INT, default=FEED_DEFAULT_LIMIT,
+    OpenApiParameter("limit", {**LIMIT, "default": FEED_DEFAULT_LIMIT},
                      description=f"Rows per page, 1 to {FEED_MAX_LIMIT}; larger values are capped at "
                                  f"{FEED_MAX_LIMIT}, zero, negative or non-numeric values are a 422."),
-    OpenApiParameter("page", OpenApiTypes.INT, default=1, description=f"1 to {MAX_PAGE}."),
+    OpenApiParameter("page", PAGE, description=f"1 to {MAX_PAGE}."),
 ]
 
 
@@ -146,6 +156,7 @@ class InventoryMovementsView(ReadOnlyLedgerView):
 # --- the product history --------------------------------------------------------------------------
 
 HISTORY_ERRORS = _error_responses(HistoryErrorSerializer, {
+    400: "A malformed request, e.g. more query parameters than the server accepts.",
     401: '`{"error": "Unauthorized"}`',
     403: '`{"error": "Forbidden"}`',
     404: '`{"error": "Product not found"}`: no variant has this id.',
@@ -185,11 +196,12 @@ class ProductHistoryView(ReadOnlyLedgerView):
         ),
         tags=["ledger"],
         parameters=[
-            OpenApiParameter("variant_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The variant id."),
-            OpenApiParameter("location_id", OpenApiTypes.INT, description="Only this stock location."),
-            OpenApiParameter("limit", OpenApiTypes.INT, default=HISTORY_DEFAULT_LIMIT,
+            OpenApiParameter("variant_id", OpenApiTypes.INT, OpenApiParameter.PATH,
+                             description="The variant id; anything else is a 404."),
+            OpenApiParameter("location_id", ID, description="Only this stock location."),
+            OpenApiParameter("limit", {**LIMIT, "default": HISTORY_DEFAULT_LIMIT},
                              description=f"1 to {HISTORY_MAX_LIMIT}; larger values are capped."),
-            OpenApiParameter("page", OpenApiTypes.INT, default=1, description=f"1 to {MAX_PAGE}."),
+            OpenApiParameter("page", PAGE, description=f"1 to {MAX_PAGE}."),
         ],
         responses={200: HistoryEntrySerializer(many=True), **HISTORY_ERRORS},
     )

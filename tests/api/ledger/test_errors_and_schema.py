@@ -78,6 +78,16 @@ def test_feed_405_for_writes(make_client, routes):
     assert StockMovement.objects.count() == before
 
 
+def test_too_many_parameters_is_400_not_500(viewer_client, routes):
+    crowded = "&".join(f"ids={n}" for n in range(1, 1100))
+    response = viewer_client.get(f"{routes['feed']}?{crowded}")
+    assert response.status_code == 400
+    assert response.json()["name"] == "BadRequestError"
+    response = viewer_client.get(f"{routes['history']}?{crowded}")
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"}
+
+
 def test_history_401_without_and_with_a_bad_key(anon_client, routes):
     assert anon_client.get(routes["history"]).json() == {"error": "Unauthorized"}
     anon_client.credentials(HTTP_X_SPREE_TOKEN="nope-nope-nope")
@@ -170,7 +180,7 @@ def test_schema_describes_the_feed(schema):
                            "updated_at_min", "updated_at_max", "limit", "page"}
     assert params["ids"]["schema"]["type"] == "array"
     assert params["limit"]["schema"]["default"] == 50
-    assert set(operation["responses"]) == {"200", "401", "403", "422", "429", "500"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "422", "429", "500"}
     row = schema["components"]["schemas"]["FeedMovement"]["properties"]
     assert row["value_in_stock_after"]["type"] == "number"
     assert "quantity_change" in row

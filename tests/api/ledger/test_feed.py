@@ -161,6 +161,17 @@ def test_blank_values_are_not_filters(viewer_client, ledger):
     ("created_at_min=2025-01-14", ["nut_damage", "transfer_in", "transfer_out"]),
     ("created_at_max=2025-01-11", ["receipt_30", "receipt_50"]),
     ("created_at_min=2025-01-11&created_at_max=2025-01-11", ["receipt_30"]),
+    # RFC 3339's lower-case t and z.
+    ("created_at_max=2025-01-11t10:00:00z", ["receipt_30", "receipt_50"]),
+    # An empty window is empty, not an error.
+    ("created_at_min=2025-01-12&created_at_max=2025-01-11", []),
+    # The calendar's ends: an offset that would leave it means no bound on that side.
+    ("created_at_min=0001-01-01T00:00:00%2B05:00&created_at_max=9999-12-31T23:00:00-05:00",
+     ["nut_damage", "transfer_in", "transfer_out", "nut_receipt", "sale", "receipt_30", "receipt_50"]),
+    ("created_at_max=9999-12-31", ["nut_damage", "transfer_in", "transfer_out", "nut_receipt", "sale",
+                                   "receipt_30", "receipt_50"]),
+    ("created_at_min=9999-12-31T23:00:00-05:00", []),
+    ("created_at_max=0001-01-01T00:00:00%2B05:00", []),
 ])
 def test_created_at_range(viewer_client, ledger, query, expected):
     assert data_ids(viewer_client.get(f"{FEED}?{query}")) == [getattr(ledger, name).pk for name in expected]
@@ -246,6 +257,7 @@ def assert_422(response, *params):
     ("ids[]=0", "ids"),
     ("ids=99999999999999999999", "ids"),
     ("variant_ids=-3", "variant_ids"),
+    ("variant_ids=" + ",".join(str(n) for n in range(1, 252)), "variant_ids"),
     ("location_id=x", "location_id"),
     ("location_id=0", "location_id"),
     ("location_id=1&location_id=2", "location_id"),
@@ -255,8 +267,6 @@ def assert_422(response, *params):
     ("created_at_min=2025-02-30T10:00:00Z", "created_at_min"),
     ("updated_at_min=2025-01-01T25:00:00", "updated_at_min"),
     ("updated_at_max=1736500000", "updated_at_max"),
-    ("created_at_min=9999-12-31T23:59:59-23:59", "created_at_min"),
-    ("created_at_min=2025-01-12&created_at_max=2025-01-11", "created_at_min"),
     ("resource_type=Sales%00Order", "resource_type"),
 ])
 def test_bad_parameter_is_422_naming_it(viewer_client, ledger, query, param):
