@@ -75,8 +75,8 @@ MAX_DECIMAL_DIGITS = 30
 
 _PARAM_RE = re.compile(r"^q\[([^\[\]]+)\](\[\])?$")
 _SORT_RE = re.compile(r"^([a-z][a-z0-9_]*)(?:\s+(asc|desc))?$", re.IGNORECASE)
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")  # ASCII only: \d also matches other scripts' digits
+_DECIMAL_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 
 
 class SearchError(ValueError):

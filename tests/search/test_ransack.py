@@ -151,6 +151,9 @@ def test_predicates_must_fit_the_attribute_type(query, message):
     [
         ("q[quantity_eq]=abc", "q[quantity_eq]"),
         ("q[quantity_eq]=1.5", "q[quantity_eq]"),
+        ("q[quantity_eq]=%C2%B9", "q[quantity_eq]"),  # superscript one
+        ("q[quantity_eq]=%D9%A3", "q[quantity_eq]"),  # Arabic-Indic three
+        ("q[stock_item_variant_price_lt]=%D9%A3", "q[stock_item_variant_price_lt]"),
         (f"q[quantity_gt]={10**30}", "q[quantity_gt]"),
         ("q[stock_item_variant_price_lt]=cheap", "q[stock_item_variant_price_lt]"),
         ("q[stock_item_variant_price_lt]=1e3", "q[stock_item_variant_price_lt]"),

@@ -77,7 +77,9 @@ def index(tag: str, envelope, example: str, *extra_params: OpenApiParameter):
 
 
 def show(tag: str, item, *extra_params: OpenApiParameter):
-    return extend_schema(tags=[tag], parameters=list(extra_params), responses={200: item, **_errors(401, 403, 404)})
+    # A query parameter (show_deleted) can be malformed, which is a 422.
+    codes = (401, 403, 404, 422) if extra_params else (401, 403, 404)
+    return extend_schema(tags=[tag], parameters=list(extra_params), responses={200: item, **_errors(*codes)})
 
 
 def create(tag: str, body, item, *extra_params: OpenApiParameter):

@@ -130,7 +130,8 @@ class SpreeView(FamilyErrorsMixin, APIView):
         key = self.kwargs["product_id"]
         qs = products_queryset(include_deleted)
         product = qs.filter(slug=key).first()
-        if product is None and key.isdigit() and len(key) <= 18:
+        # isdigit() alone accepts digits int() refuses ("¹"): ids are plain ASCII digits.
+        if product is None and key.isascii() and key.isdigit() and len(key) <= 18:
             product = qs.filter(pk=int(key)).first()
         if product is None:
             raise exceptions.NotFound()

@@ -37,6 +37,8 @@ def test_product_by_slug(viewer_client, variant):
     assert response.json()["id"] == variant.product_id
     assert viewer_client.get(f"{API}/products/no-such-thing").status_code == 404
     assert viewer_client.get(f"{API}/products/{10**30}").status_code == 404
+    superscript_one = viewer_client.get(f"{API}/products/%C2%B9")  # isdigit() but not int()
+    assert superscript_one.status_code == 404
 
 
 def test_create_product_with_its_master(admin_client_api, main):
@@ -127,6 +129,8 @@ def test_delete_product_is_soft(admin_client_api, viewer_client, item, variant):
 
 def test_show_deleted_must_be_a_boolean(viewer_client, variant):
     assert_spree_422(viewer_client.get(f"{API}/products?show_deleted=perhaps"), "show_deleted")
+    assert_spree_422(viewer_client.get(f"{API}/products/{variant.product_id}?show_deleted=perhaps"), "show_deleted")
+    assert_spree_422(viewer_client.get(f"{API}/variants/{variant.pk}?show_deleted=perhaps"), "show_deleted")
 
 
 # --- variants -----------------------------------------------------------------------------------------------
