@@ -87,9 +87,11 @@ class ItemValuation:
         return cls(item=item, method=valuation_method())
 
     @classmethod
-    def current(cls, item: StockItem) -> ItemValuation:
-        """The state after the item's newest movement, read from the item and its open layers."""
-        layers = list(CostLayer.objects.filter(stock_item=item).exclude(quantity_remaining=0).order_by("id"))
+    def current(cls, item: StockItem, layers: list[CostLayer] | None = None) -> ItemValuation:
+        """The state after the item's newest movement, read from the item and its open layers (`layers`:
+        those open layers, oldest first, when the caller already loaded them for many items at once)."""
+        if layers is None:
+            layers = list(CostLayer.objects.filter(stock_item=item).exclude(quantity_remaining=0).order_by("id"))
         state = cls(item=item, method=valuation_method(), balance=item.count_on_hand,
                     average=item.average_cost, open_layers=layers)
         if state.method == FIFO:
