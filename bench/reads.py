@@ -45,9 +45,11 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def measure(client: Client, name: str, path: str, params_for, *, requests: int, warmup: int = 5,
-            summarize=None, explain: bool = True, seed: int = 3) -> ReadResult:
+            budget: float = 60.0, summarize=None, explain: bool = True, seed: int = 3) -> ReadResult:
     """Time `requests` GETs (after `warmup`), each with the params `params_for(rng)` returns, count the
-    queries of one of them, and EXPLAIN (ANALYZE, BUFFERS) every SELECT it ran."""
+    queries of one of them, and EXPLAIN (ANALYZE, BUFFERS) every SELECT it ran.
+
+    A slow endpoint stops after `budget` seconds once it has 20 samples, so the run stays bounded."""
     rng = random.Random(seed)
     for _ in range(warmup):
         client.get(path, params_for(rng))
@@ -60,8 +62,11 @@ def measure(client: Client, name: str, path: str, params_for, *, requests: int, 
         return ReadResult(name=name, path=path, params=params, status=response.status_code,
                           error=f"answered {response.status_code}: {one_line(response.content)}")
     summary = summarize(response.json()) if summarize else ""
-    times = []
+    times: list[float] = []
+    stop_at = time.perf_counter() + budget
     for _ in range(requests):
+        if len(times) >= 20 and time.perf_counter() > stop_at:
+            break
         request_params = params_for(rng)
         started = time.perf_counter()
         answer = client.get(path, request_params)
@@ -69,7 +74,7 @@ def measure(client: Client, name: str, path: str, params_for, *, requests: int, 
         if answer.status_code != 200:
             return ReadResult(name=name, path=path, params=request_params, status=answer.status_code,
                               error=f"answered {answer.status_code}: {one_line(answer.content)}")
-    result = ReadResult(name=name, path=path, params=params, status=response.status_code, requests=requests,
+    result = ReadResult(name=name, path=path, params=params, status=response.status_code, requests=len(times),
                         p50_ms=statistics.median(times), p95_ms=percentile(times, 95), max_ms=max(times),
                         queries=len(statements), summary=summary)
     if explain:

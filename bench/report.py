@@ -21,7 +21,7 @@ def _mib(kib: int) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
-def render(facts, scale, recounts, reads, writes, post_queries, targets) -> str:
+def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, targets) -> str:
     m, pg = facts["machine"], facts["postgres"]
     out = [
         "# Benchmark results",
@@ -81,10 +81,10 @@ def render(facts, scale, recounts, reads, writes, post_queries, targets) -> str:
         out += [
             "", "## Write path", "",
             f"gunicorn `config.wsgi`, {workers} sync workers (2 x cores) on 127.0.0.1, PostgreSQL, throttle raised for",
-            "the bench key (admin role). wrk with 16 connections (16 threads), each run "
-            f"{scale.write_seconds} s; movements counted in the database. The floor: 16 psycopg threads, each its own",
-            "connection, each transaction `UPDATE inventory_stockitem SET count_on_hand = count_on_hand + q ...",
-            "RETURNING` + `INSERT INTO inventory_stockmovement ...`, on items of their own, same quantity mix",
+            f"the bench key (admin role). wrk with 16 connections (16 threads), each run {scale.write_seconds} s;",
+            "movements counted in the database. The floor: 16 psycopg threads, each its own connection, each",
+            "transaction `UPDATE inventory_stockitem SET count_on_hand = count_on_hand + q ... RETURNING` +",
+            "`INSERT INTO inventory_stockmovement ...`, on items of their own, same quantity mix",
             "(10% receipts of 18 units, 90% sales of 1-3 units), same run.",
             "",
             "| scenario | API movements/s | requests | non-2xx | latency p50 / p95 / p99 ms | floor movements/s | "
@@ -103,6 +103,13 @@ def render(facts, scale, recounts, reads, writes, post_queries, targets) -> str:
                 out.append(f"\n{w.name}: {w.note} ({_rate(w.floor.rate)} movements/s).")
             if w.api.first_error:
                 out.append(f"\nFirst error body in '{w.name}': `{w.api.first_error[:300]}`")
+        if service_bulk:
+            sb = service_bulk
+            out += ["", f"Bulk counts' service path in process (one thread, {sb.batches} transactions of "
+                    f"{sb.rows} rows, no HTTP): row by row as `services.counts.apply_counts` runs it "
+                    f"({_rate(sb.one_by_one)} movements/s) against the set-based",
+                    f"`services.movements.apply_counts_to_locked` ({_rate(sb.set_based)} movements/s), "
+                    f"{sb.set_based / sb.one_by_one if sb.one_by_one else 0:.1f}x."]
         if post_queries:
             out += ["", f"One single-movement POST (status {post_queries['status']}) runs "
                     f"{post_queries['count']} SQL statements:", "", "```sql"]
@@ -113,16 +120,17 @@ def render(facts, scale, recounts, reads, writes, post_queries, targets) -> str:
         out += [
             "", "## Read path", "",
             "Server time: the whole Django handler in process (Django test client against the bench database, no",
-            f"network), {scale.read_requests} requests after 5 warm-up ones; queries counted with",
-            "CaptureQueriesContext.", "",
-            "| request | p50 ms | p95 ms | max ms | queries | result |", "| --- | --- | --- | --- | --- | --- |",
+            f"network), up to {scale.read_requests} requests after 5 warm-up ones (a slow endpoint stops after 60 s",
+            "with at least 20); queries counted with CaptureQueriesContext.", "",
+            "| request | requests | p50 ms | p95 ms | max ms | queries | result |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in reads:
             if r.error:
-                out.append(f"| {r.name}: `{r.url}` | | | | | not measured: {r.error[:200]} |")
+                out.append(f"| {r.name}: `{r.url}` | | | | | | not measured: {r.error[:200]} |")
                 continue
-            out.append(f"| {r.name}: `{r.url}` | {_ms(r.p50_ms)} | {_ms(r.p95_ms)} | {_ms(r.max_ms)} | {r.queries} "
-                       f"| {r.summary} |")
+            out.append(f"| {r.name}: `{r.url}` | {r.requests} | {_ms(r.p50_ms)} | {_ms(r.p95_ms)} | "
+                       f"{_ms(r.max_ms)} | {r.queries} | {r.summary} |")
         out += ["", "### EXPLAIN (ANALYZE, BUFFERS)"]
         for r in reads:
             out += ["", f"#### {r.name}", ""]

@@ -262,6 +262,46 @@ def bench_writes(scale: Scale, env: dict, url: str, api_key: str, port: int) -> 
     return scenarios, post_queries
 
 
+@dataclass
+class ServiceBulk:
+    rows: int
+    batches: int
+    one_by_one: float  # movements/s, apply_count_to_locked per row
+    set_based: float  # movements/s, apply_counts_to_locked (post_many)
+
+
+def bench_bulk_service(scale: Scale, batches: int = 10) -> ServiceBulk:
+    """The bulk counts' service path in process, single-threaded: the row-by-row loop that
+    `services.counts.apply_counts` runs today against the set-based `apply_counts_to_locked`."""
+    import random
+
+    from django.db import transaction
+
+    from inventory.models import StockItem
+    from inventory.services.locking import lock_items
+    from inventory.services.movements import apply_count_to_locked, apply_counts_to_locked
+
+    ids = list(StockItem.objects.filter(stock_location__code__startswith="BENCH-").order_by("-pk")
+               .values_list("pk", flat=True)[:scale.bulk_rows])
+    rng = random.Random(5)
+    rates = []
+    for batched in (False, True):
+        written, elapsed = 0, 0.0
+        for _ in range(batches):
+            started = time.perf_counter()
+            with transaction.atomic():
+                locked = lock_items(ids)
+                counts = [(locked[pk], rng.randint(100, 1000), "bench") for pk in ids]
+                if batched:
+                    results = apply_counts_to_locked(counts)
+                else:
+                    results = [apply_count_to_locked(item, counted, notes=notes) for item, counted, notes in counts]
+            elapsed += time.perf_counter() - started
+            written += sum(1 for r in results if r is not None)
+        rates.append(written / elapsed)
+    return ServiceBulk(scale.bulk_rows, batches, rates[0], rates[1])
+
+
 # --- main ------------------------------------------------------------------------------------------------
 
 def setup_django(url: str) -> None:
@@ -322,15 +362,17 @@ def main(argv: list[str] | None = None) -> None:
     if "reads" not in args.skip:
         log("reads")
         reads = bench_reads(scale, api_key)
-    writes, post_queries = [], None
+    writes, post_queries, service_bulk = [], None, None
     if "writes" not in args.skip:
         writes, post_queries = bench_writes(scale, env, url, api_key, args.port)
+        log("bulk counts' service path, in process")
+        service_bulk = bench_bulk_service(scale)
 
     facts["total_seconds"] = time.perf_counter() - started
     facts["runner_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     from bench.report import render
 
-    Path(args.output).write_text(render(facts, scale, recounts, reads, writes, post_queries, TARGETS))
+    Path(args.output).write_text(render(facts, scale, recounts, reads, writes, post_queries, service_bulk, TARGETS))
     log(f"done in {facts['total_seconds']:.0f}s: {args.output}")
 
 
