@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import IntegrityError, transaction
-from django.http import Http404
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.http import Http404, UnreadablePostError
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -36,6 +36,7 @@ INVALID = "invalid"  # validation or domain refusal: 422
 UNSUPPORTED_MEDIA = "unsupported_media"  # 415
 THROTTLED = "throttled"  # 429
 SERVER_ERROR = "server_error"  # 500
+UNAVAILABLE = "unavailable"  # the database could not finish (lock or statement timeout, killed session): 503
 
 STATUS = {
     NOT_AUTHENTICATED: 401,
@@ -48,7 +49,11 @@ STATUS = {
     INVALID: 422,
     THROTTLED: 429,
     SERVER_ERROR: 500,
+    UNAVAILABLE: 503,
 }
+
+# Seconds a client is told to wait (Retry-After) before retrying a request the database could not finish.
+UNAVAILABLE_RETRY_AFTER = 1
 
 
 class InvalidParameter(exceptions.APIException):
@@ -129,6 +134,15 @@ def classify(exc: Exception) -> ApiError:
             exc.status_code, INVALID if 400 <= exc.status_code < 500 else SERVER_ERROR
         )
         return ApiError(kind, str(exc.detail))
+    if isinstance(exc, UnreadablePostError):
+        # The body ended before its Content-Length (config/request_body.py): never act on part of it.
+        return ApiError(BAD_REQUEST, "The request body ended before the length it announced.")
+    if isinstance(exc, OperationalError | InterfaceError):
+        # A lock or statement timeout, a deadlock, a terminated session, a lost connection: the
+        # transaction was rolled back whole, so the same request may simply be sent again.
+        logger.warning("database unavailable in API view: %s", exc)
+        return ApiError(UNAVAILABLE, "The database could not complete the request; try again shortly.",
+                        retry_after=UNAVAILABLE_RETRY_AFTER)
     logger.exception("unhandled error in API view", exc_info=exc)
     return ApiError(SERVER_ERROR, "Internal server error.")
 
@@ -138,7 +152,7 @@ def family_handler(render: Callable[[ApiError], dict]) -> Callable:
 
     def handler(exc, context):
         error = classify(exc)
-        if error.kind == SERVER_ERROR:
+        if error.kind in (SERVER_ERROR, UNAVAILABLE):
             # Nothing half-done may be committed when we answer 500.
             transaction.set_rollback(True) if transaction.get_connection().in_atomic_block else None
         response = Response(render(error), status=error.status)
