@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import Http404, UnreadablePostError
@@ -134,6 +134,10 @@ def classify(exc: Exception) -> ApiError:
             exc.status_code, INVALID if 400 <= exc.status_code < 500 else SERVER_ERROR
         )
         return ApiError(kind, str(exc.detail))
+    if isinstance(exc, SuspiciousOperation):
+        # Django refuses to parse the request: more query or form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        # a body over DATA_UPLOAD_MAX_MEMORY_SIZE. The client's doing, so a 400 (Django's own answer too).
+        return ApiError(BAD_REQUEST, "The request is malformed or too large (too many parameters?).")
     if isinstance(exc, UnreadablePostError):
         # The body ended before its Content-Length (config/request_body.py): never act on part of it.
         return ApiError(BAD_REQUEST, "The request body ended before the length it announced.")

@@ -9,6 +9,7 @@ import json
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Role
 from config.request_body import CompleteBody, _ExactLengthInput
@@ -167,3 +168,25 @@ def test_requests_without_a_body_are_left_alone():
             environ["CONTENT_LENGTH"] = length
         CompleteBody(app)(environ, lambda *a: None)
         assert seen["input"] is original
+
+
+@pytest.mark.parametrize(
+    ("path", "envelope"),
+    [
+        ("/api/v1/products", {"error"}),
+        ("/api/stock_locations", {"error"}),
+        ("/api/v1/inventory", {"error", "details"}),
+        ("/api/v1/inventory_movements", {"statusCode", "name", "message"}),
+        ("/api/v1/movements/product/1", {"error"}),
+    ],
+)
+def test_more_query_parameters_than_django_parses_is_a_400_in_the_family_envelope(db, path, envelope):
+    """Found by the fuzz run: over DATA_UPLOAD_MAX_NUMBER_FIELDS parameters Django refuses to parse the
+    query string (SuspiciousOperation), which was a 500 in the Spree and warehouse families."""
+    _key, raw = ApiKey.issue(UserFactory(role=Role.VIEWER))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = client.get(path + "?" + "&".join(f"variant_ids={i}" for i in range(1200)))
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == envelope
