@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from bench.cpu import cpu_seconds
+
 UPDATE_ITEM = ("UPDATE inventory_stockitem SET count_on_hand = count_on_hand + %s, updated_at = now() "
                "WHERE id = %s RETURNING count_on_hand")
 INSERT_MOVEMENT = (
@@ -38,10 +40,15 @@ class FloorResult:
     transactions: int
     seconds: float
     errors: int
+    db_cpu_seconds: float = 0.0  # CPU time of the 16 PostgreSQL backends during the run
 
     @property
     def rate(self) -> float:
         return self.movements / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_movement(self) -> float:
+        return self.db_cpu_seconds * 1000 / self.movements if self.movements else 0.0
 
 
 def run_floor(url: str, item_ids: list[int], *, clients: int = 16, seconds: float = 10.0,
@@ -53,13 +60,16 @@ def run_floor(url: str, item_ids: list[int], *, clients: int = 16, seconds: floa
     the batched shape of the bulk endpoint, where each client counts its own zone."""
     counts = [0] * clients
     errors = [0] * clients
+    cpu = [0.0] * clients
     start = threading.Barrier(clients + 1)
     deadline = [0.0]
 
     def worker(n: int) -> None:
         rng = random.Random(seed * 1000 + n)
         with psycopg.connect(url) as conn:
+            backend = conn.info.backend_pid
             start.wait()
+            cpu[n] -= cpu_seconds(backend)
             while time.perf_counter() < deadline[0]:
                 drawn = slices[n] if slices else [rng.choice(item_ids) for _ in range(per_transaction)]
                 batch = sorted(drawn)
@@ -72,6 +82,7 @@ def run_floor(url: str, item_ids: list[int], *, clients: int = 16, seconds: floa
                     counts[n] += len(batch)
                 except psycopg.Error:
                     errors[n] += 1
+            cpu[n] += cpu_seconds(backend)
             conn.rollback()
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
@@ -85,4 +96,5 @@ def run_floor(url: str, item_ids: list[int], *, clients: int = 16, seconds: floa
     elapsed = time.perf_counter() - began
     total = sum(counts)
     size = len(slices[0]) if slices else per_transaction
-    return FloorResult(movements=total, transactions=total // size, seconds=elapsed, errors=sum(errors))
+    return FloorResult(movements=total, transactions=total // size, seconds=elapsed, errors=sum(errors),
+                       db_cpu_seconds=sum(cpu))

@@ -88,16 +88,21 @@ def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, ta
             "(10% receipts of 18 units, 90% sales of 1-3 units), same run.",
             "",
             "| scenario | API movements/s | requests | non-2xx | latency p50 / p95 / p99 ms | floor movements/s | "
-            "API / floor |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "API / floor | CPU ms per movement: API (workers + db) / floor (db) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for w in writes:
             a, f = w.api, w.floor
             ratio = w.api_rate / f.rate if f and f.rate else 0.0
             statuses = ", ".join(f"{code}: {n}" for code, n in sorted(a.statuses.items()) if not code.startswith("2"))
             bad = f"{a.failed + a.socket_errors}" + (f" ({statuses})" if statuses else "")
+            cpu = (f"{w.api_cpu_ms_per_movement:.2f} ({w.app_cpu_seconds * 1000 / max(w.api_movements, 1):.2f} + "
+                   f"{w.db_cpu_seconds * 1000 / max(w.api_movements, 1):.2f}) / {f.cpu_ms_per_movement:.2f}")
             out.append(f"| {w.name} | {_rate(w.api_rate)} | {a.requests:,} | {bad} | {_ms(a.p50_ms)} / "
-                       f"{_ms(a.p95_ms)} / {_ms(a.p99_ms)} | {_rate(f.rate)} | {ratio:.0%} |")
+                       f"{_ms(a.p95_ms)} / {_ms(a.p99_ms)} | {_rate(f.rate)} | {ratio:.0%} | {cpu} |")
+        out += ["", "CPU ms per movement is read from /proc for the gunicorn workers and the PostgreSQL backends",
+                "serving them (the floor: its 16 backends), so it does not depend on what else the machine runs;",
+                "where both sides are CPU-bound, floor CPU / API CPU is the ratio a quiet machine would show."]
         for w in writes:
             if w.note:
                 out.append(f"\n{w.name}: {w.note} ({_rate(w.floor.rate)} movements/s).")
@@ -107,8 +112,9 @@ def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, ta
             sb = service_bulk
             out += ["", f"Bulk counts' service path in process (one thread, {sb.batches} transactions of "
                     f"{sb.rows} rows, no HTTP): row by row as `services.counts.apply_counts` runs it "
-                    f"({_rate(sb.one_by_one)} movements/s) against the set-based",
-                    f"`services.movements.apply_counts_to_locked` ({_rate(sb.set_based)} movements/s), "
+                    f"({_rate(sb.one_by_one)} movements/s, {sb.one_by_one_cpu_ms:.2f} ms Python CPU per movement)",
+                    "against the set-based `services.movements.apply_counts_to_locked` "
+                    f"({_rate(sb.set_based)} movements/s, {sb.set_based_cpu_ms:.2f} ms), "
                     f"{sb.set_based / sb.one_by_one if sb.one_by_one else 0:.1f}x."]
         if post_queries:
             out += ["", f"One single-movement POST (status {post_queries['status']}) runs "

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import db, machine
+from bench import cpu, db, machine
 from bench.floor import FloorResult, run_floor
 from bench.load import Server, WrkResult, ensure_wrk, run_wrk
 
@@ -182,10 +182,25 @@ class WriteScenario:
     api_movements: int
     floor: FloorResult | None
     note: str = ""
+    app_cpu_seconds: float = 0.0  # gunicorn workers during the wrk run
+    db_cpu_seconds: float = 0.0  # their PostgreSQL backends
 
     @property
     def api_rate(self) -> float:
         return self.api_movements / self.api.seconds if self.api and self.api.seconds else 0.0
+
+    @property
+    def api_cpu_ms_per_movement(self) -> float:
+        total = self.app_cpu_seconds + self.db_cpu_seconds
+        return total * 1000 / self.api_movements if self.api_movements else 0.0
+
+
+def own_backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 def write_items_file(path: Path, rows: list[tuple[int, int, int]]) -> str:
@@ -243,22 +258,30 @@ def bench_writes(scale: Scale, env: dict, url: str, api_key: str, port: int) -> 
         log(f"gunicorn up on {server.base} with {workers} workers; warming up")
         run_wrk(server.base, "movement.lua", [api_key, spread_file], seconds=3)
 
+        own = {own_backend_pid()}
+
+        def load(script: str, args: list[str]) -> tuple[WrkResult, int, float, float]:
+            """wrk run -> (result, movements written, CPU s of the workers, CPU s of their backends)."""
+            workers_pids = cpu.children(server.process.pid)
+            backend_pids = cpu.backends(url, db.database_name(url), own)
+            app0, db0, before = cpu.total(workers_pids), cpu.total(backend_pids), movement_count(url)
+            result = run_wrk(server.base, script, args, seconds=seconds)
+            return (result, written_since(url, before), cpu.total(workers_pids) - app0,
+                    cpu.total(backend_pids) - db0)
+
         for name, items_file, floor_ids in (("single POST, one hot item", hot_file, floor_hot),
                                              ("single POST, spread over 1,000 items", spread_file, floor_spread)):
             log(f"write: {name}")
-            before = movement_count(url)
-            api = run_wrk(server.base, "movement.lua", [api_key, items_file], seconds=seconds)
-            written = written_since(url, before)
+            api, written, app_cpu, db_cpu = load("movement.lua", [api_key, items_file])
             floor = run_floor(url, floor_ids, clients=CLIENTS, seconds=seconds)
-            scenarios.append(WriteScenario(name, api, written, floor))
+            scenarios.append(WriteScenario(name, api, written, floor, app_cpu_seconds=app_cpu, db_cpu_seconds=db_cpu))
 
         log(f"write: bulk counts, {scale.bulk_rows} rows per request")
-        before = movement_count(url)
-        api = run_wrk(server.base, "adjustments.lua", [api_key, bulk_file, str(CLIENTS)], seconds=seconds)
-        written = written_since(url, before)
+        api, written, app_cpu, db_cpu = load("adjustments.lua", [api_key, bulk_file, str(CLIENTS)])
         floor = run_floor(url, floor_items, clients=CLIENTS, seconds=seconds, slices=floor_slices)
         scenarios.append(WriteScenario(f"bulk counts, {scale.bulk_rows} rows per request", api, written, floor,
-                                       note="floor here: the same rows per transaction, raw SQL"))
+                                       note="floor here: the same rows per transaction, raw SQL",
+                                       app_cpu_seconds=app_cpu, db_cpu_seconds=db_cpu))
     return scenarios, post_queries
 
 
@@ -268,6 +291,8 @@ class ServiceBulk:
     batches: int
     one_by_one: float  # movements/s, apply_count_to_locked per row
     set_based: float  # movements/s, apply_counts_to_locked (post_many)
+    one_by_one_cpu_ms: float = 0.0  # this process's CPU per movement (PostgreSQL's not included)
+    set_based_cpu_ms: float = 0.0
 
 
 def bench_bulk_service(scale: Scale, batches: int = 10) -> ServiceBulk:
@@ -284,9 +309,9 @@ def bench_bulk_service(scale: Scale, batches: int = 10) -> ServiceBulk:
     ids = list(StockItem.objects.filter(stock_location__code__startswith="BENCH-").order_by("-pk")
                .values_list("pk", flat=True)[:scale.bulk_rows])
     rng = random.Random(5)
-    rates = []
+    rates, cpu_ms = [], []
     for batched in (False, True):
-        written, elapsed = 0, 0.0
+        written, elapsed, cpu_started = 0, 0.0, time.process_time()
         for _ in range(batches):
             started = time.perf_counter()
             with transaction.atomic():
@@ -299,7 +324,8 @@ def bench_bulk_service(scale: Scale, batches: int = 10) -> ServiceBulk:
             elapsed += time.perf_counter() - started
             written += sum(1 for r in results if r is not None)
         rates.append(written / elapsed)
-    return ServiceBulk(scale.bulk_rows, batches, rates[0], rates[1])
+        cpu_ms.append((time.process_time() - cpu_started) * 1000 / max(written, 1))
+    return ServiceBulk(scale.bulk_rows, batches, rates[0], rates[1], cpu_ms[0], cpu_ms[1])
 
 
 # --- main ------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from inventory.services.valuation import (
     ITEM_FIGURES,
     ItemValuation,
     Lot,
-    repost_item,
+    repost_with_dependents,
     unit_cost,
     write_posting,
 )
@@ -165,7 +165,7 @@ def post_movement(
 
     if backdated:
         movement.save()
-        repost_item(item, check_from=(movement.movement_date, movement.pk))
+        repost_with_dependents(item, check_from=(movement.movement_date, movement.pk))
         movement.refresh_from_db()
         if action == Action.COUNTED:
             item.last_counted_at = timezone.now()
@@ -280,7 +280,8 @@ def post_many(entries: Sequence[NewMovement], *, user=None) -> list[StockMovemen
     The set-based twin of calling `post_movement` for each entry in order: the same validation, the
     same rows and the same running figures, cost layers and consumptions, but the ledger tails are read
     for all items at once and everything is written with bulk INSERTs/UPDATEs (about 8 statements
-    whatever the number of entries, instead of 5 to 7 per entry). Entries on the same item are applied
+    whatever the number of entries, instead of 5 to 7 per entry; the row UPDATEs go
+    through one pipelined executemany). Entries on the same item are applied
     in order. A refused entry raises before anything is written. Counted movements stamp
     `last_counted_at`, as in `post_movement`.
     """
@@ -337,13 +338,28 @@ def post_many(entries: Sequence[NewMovement], *, user=None) -> list[StockMovemen
 
     StockMovement.objects.bulk_create(movements)  # ids come back in order (RETURNING)
     CostLayer.objects.bulk_create(new_layers)
-    if touched:
-        CostLayer.objects.bulk_update(list(touched.values()), ["quantity_remaining"])
+    _update_rows(CostLayer, ["quantity_remaining"], list(touched.values()))
     LayerConsumption.objects.bulk_create(consumptions)
     for item in items.values():
-        item.updated_at = now  # bulk_update does not apply auto_now
-    StockItem.objects.bulk_update(list(items.values()), [*ITEM_FIGURES, "last_counted_at"])
+        item.updated_at = now
+    _update_rows(StockItem, [*ITEM_FIGURES, "last_counted_at"], list(items.values()))
     return movements
+
+
+def _update_rows(model, fields: list[str], objs: list) -> None:
+    """Write `fields` of `objs`, one parameterised UPDATE per row through executemany (pipelined by
+    psycopg). Django's bulk_update builds a CASE expression per row and field: three quarters of the
+    Python time of a 100-row `post_many`."""
+    if not objs:
+        return
+    quote = connection.ops.quote_name
+    columns = [model._meta.get_field(name) for name in fields]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
+    rows = [(*(field.get_db_prep_save(getattr(obj, field.attname), connection) for field in columns), obj.pk)
+            for obj in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def apply_counts_to_locked(counts: Sequence[tuple[StockItem, int, str]], *, user=None,
@@ -362,8 +378,7 @@ def apply_counts_to_locked(counts: Sequence[tuple[StockItem, int, str]], *, user
     unchanged = [item for n, (item, _, _) in enumerate(counts) if results[n] is None]
     for item in unchanged:
         item.last_counted_at = now
-    if unchanged:
-        StockItem.objects.bulk_update(unchanged, ["last_counted_at"])
+    _update_rows(StockItem, ["last_counted_at"], unchanged)
     return results
 
 
@@ -432,7 +447,7 @@ def update_movement(
                 setattr(locked, name, value)
         locked.save()
         new_key = (locked.movement_date, locked.pk)
-        repost_item(item, check_from=min(old_key, new_key))
+        repost_with_dependents(item, check_from=min(old_key, new_key))
         locked.refresh_from_db()
         MovementAudit.objects.create(movement=locked, movement_ref=locked.pk, stock_item=item,
                                      operation=MovementAudit.Operation.UPDATE, user=_user(user),
@@ -451,7 +466,7 @@ def delete_movement(movement: StockMovement | int, *, user=None) -> None:
                                      before=before, after=None)
         MovementAudit.objects.filter(movement_ref=locked.pk).update(movement=None)
         locked.delete()
-        repost_item(item, check_from=key)
+        repost_with_dependents(item, check_from=key)
 
 
 def _user(user):
