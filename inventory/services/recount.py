@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from inventory.models import CostLayer, StockItem, StockLocation, StockMovement, Variant
 from inventory.services.errors import StockError
 from inventory.services.locking import lock_items
-from inventory.services.valuation import FIFO, ZERO, money, repost_item, valuation_method
+from inventory.services.valuation import FIFO, ZERO, money, repost_with_dependents, valuation_method
 
 CHUNK_SIZE = 500
 # Drifted items are repaired this many per transaction, so writers never wait long on their locks.
@@ -283,7 +283,7 @@ def _repair(ids: list[int], location_code: str) -> list[Drift]:
         drifted = [d.item_id for d in drifts]
         _rewrite_running_figures(drifted)
         for item_id in drifted:
-            repost_item(locked[item_id])
+            repost_with_dependents(locked[item_id])
         return drifts
 
 

@@ -28,9 +28,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
-from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
+from inventory.models import Action, CostLayer, LayerConsumption, StockItem, StockMovement
 from inventory.services.errors import InsufficientStock, InvalidMovement
+from inventory.services.locking import lock_items
 
 FIFO = "fifo"
 AVERAGE = "average"
@@ -81,6 +83,9 @@ class ItemValuation:
     value: Decimal = ZERO  # exact, unrounded
     average: Decimal = ZERO  # 4 places
     open_layers: list[CostLayer] = field(default_factory=list)  # oldest first, quantity_remaining != 0
+    # Set by repost_item: items whose transferred_in legs took their cost from a transfer out of this
+    # item whose cost the repost changed (see repost_with_dependents).
+    dependent_item_ids: set[int] = field(default_factory=set)
 
     @classmethod
     def empty(cls, item: StockItem) -> ItemValuation:
@@ -260,6 +265,8 @@ def repost_item(item: StockItem, *, check_from: tuple | None = None) -> ItemValu
     stored = {m.pk: _figures(m) for m in movements}
     source_ids = [m.source_movement_id for m in movements if m.source_movement_id]
     lots_by_source = _lots_by_source(source_ids)
+    outbound_transfer_ids = [m.pk for m in movements if m.action == Action.TRANSFERRED_OUT]
+    lots_before = _lots_by_source(outbound_transfer_ids)
 
     LayerConsumption.objects.filter(layer__stock_item=item).delete()
     CostLayer.objects.filter(stock_item=item).delete()
@@ -291,7 +298,36 @@ def repost_item(item: StockItem, *, check_from: tuple | None = None) -> ItemValu
     LayerConsumption.objects.bulk_create(consumptions, batch_size=500)
     state.store_on_item()
     item.save(update_fields=ITEM_FIGURES)
+    if outbound_transfer_ids:
+        lots_after = _lots_by_source(outbound_transfer_ids)
+        changed = [pk for pk in outbound_transfer_ids if lots_after.get(pk) != lots_before.get(pk)]
+        state.dependent_item_ids = set(
+            StockMovement.objects.filter(source_movement_id__in=changed).values_list("stock_item_id", flat=True)
+        )
     return state
+
+
+# A transfer chain runs forward in time, so reposting converges; the bound only guards against a bug.
+MAX_REPOST_ROUNDS = 50
+
+
+def repost_with_dependents(item: StockItem, *, check_from: tuple | None = None) -> ItemValuation:
+    """`repost_item`, then repost every item downstream of a transfer whose cost changed, so value is
+    conserved between a transfer's two legs after a backdated, edited or deleted movement.
+
+    Downstream items are locked after `item` (which the caller holds), in pk order among themselves.
+    Their quantities do not change, only their costs, so no stock check is needed on them.
+    """
+    state = repost_item(item, check_from=check_from)
+    pending = set(state.dependent_item_ids)
+    for _ in range(MAX_REPOST_ROUNDS):
+        if not pending:
+            return state
+        locked = lock_items(pending)
+        pending = set()
+        for pk in sorted(locked):
+            pending |= repost_item(locked[pk]).dependent_item_ids
+    raise RuntimeError("transfer cost reposting did not converge")
 
 
 def _figures(movement: StockMovement) -> tuple:
@@ -305,7 +341,9 @@ def _write_figures(movements: list[StockMovement]) -> None:
     if not movements:
         return
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(name)} = %s" for name in MOVEMENT_FIGURES)
+    # updated_at moves too, so feed clients syncing by updated_at_min see the new figures.
+    assignments = ", ".join(f"{quote(name)} = %s" for name in (*MOVEMENT_FIGURES, "updated_at"))
     sql = f"UPDATE {quote(StockMovement._meta.db_table)} SET {assignments} WHERE id = %s"
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(*_figures(m), m.pk) for m in movements])
+        cursor.executemany(sql, [(*_figures(m), now, m.pk) for m in movements])
