@@ -16,8 +16,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
-from django.urls.resolvers import RegexPattern, RoutePattern
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Role
@@ -25,6 +23,7 @@ from inventory import services
 from inventory.models import StockItem, StockLocation, StockMovement
 from inventory.services.allocations import allocate
 from tests.factories import ProductFactory, StockLocationFactory, UserFactory, VariantFactory
+from tests.robustness import routes
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -147,35 +146,9 @@ def test_keys_never_reach_the_logs_or_the_sql(db, ledger, caplog):
 # --- a viewer cannot write anything, anywhere ----------------------------------------------------------
 
 
-def _walk(patterns, prefix: str = ""):
-    """(regex source of the full path, URLPattern) for every route, with the prefixes of its includes."""
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            yield from _walk(entry.url_patterns, prefix + _regex(entry.pattern))
-        elif isinstance(entry, URLPattern):
-            yield prefix + _regex(entry.pattern), entry
-
-
-def _regex(pattern) -> str:
-    if isinstance(pattern, RoutePattern):
-        # `<int:location_id>` -> a named group, so both kinds of pattern are filled in the same way.
-        return re.sub(r"<(?:\w+:)?(\w+)>", r"(?P<\1>[^/]+)", str(pattern))
-    assert isinstance(pattern, RegexPattern), pattern
-    return pattern.regex.pattern.lstrip("^").rstrip("$")
-
-
-def _fill(regex: str, values: dict[str, str]) -> str:
-    """A concrete path from a route's regex: named groups get real ids, optional slashes are dropped,
-    and a catch-all matches a path no other route serves."""
-    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], regex)
-    path = path.replace("/?", "").replace(".*", "no-such-route").replace("^", "").replace("$", "")
-    assert not re.search(r"[()\[\]*+?\\]", path), f"could not fill {regex!r}"
-    return "/" + path
-
-
-def api_routes(ledger) -> list[tuple[str, bool, set[str] | None]]:
-    """Every route under /api/ in the URLconf, as (path with real ids, whether it is a catch-all for
-    unknown paths, the HTTP methods its view serves or None for a plain Django view)."""
+def api_routes(ledger) -> list[tuple[str, bool, frozenset[str] | None]]:
+    """Every route under /api/ in the URLconf (tests/robustness/routes.py), as (path with real ids,
+    whether it is a catch-all for unknown paths, the HTTP methods its view serves or None)."""
     values = {
         "location_id": str(ledger["main"].pk),
         "item_id": str(ledger["item"].pk),
@@ -184,19 +157,7 @@ def api_routes(ledger) -> list[tuple[str, bool, set[str] | None]]:
         "variant_id": str(ledger["variant"].pk),
         "pk": str(ledger["allocation"].pk),
     }
-    routes = []
-    for regex, pattern in _walk(get_resolver().url_patterns):
-        if not regex.startswith("api/"):
-            continue
-        path = _fill(regex, values)
-        match = resolve(path)
-        assert match.func is pattern.callback, f"{path} does not resolve to its own route {regex!r}"
-        view_class = getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
-        methods = None
-        if view_class is not None:
-            methods = {m for m in view_class.http_method_names if hasattr(view_class, m)}
-        routes.append((path, ".*" in regex, methods))
-    return routes
+    return [(route.fill(values), route.catch_all, route.methods) for route in routes.api_routes()]
 
 
 def every_row() -> dict[str, list]:
