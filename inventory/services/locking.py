@@ -32,3 +32,17 @@ def lock_item(item_id: int) -> StockItem:
     if item_id not in items:
         raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
     return items[item_id]
+
+
+def lock_item_and_transfer_peers(item_id: int) -> StockItem:
+    """Lock a stock item together with every other stock item of its variant (all in pk order).
+
+    For writes that repost the item's ledger (backdated, edited or deleted movements): the repost flows
+    through the item's transfers to the variant's items at other locations and must lock them too.
+    Taking those locks only later, after the item's, would deadlock against a transfer that locks the
+    same two items in pk order; so they are all taken up front. Transfers only ever join items of one
+    variant, which keeps this set as small as the number of locations.
+    """
+    variant_id = StockItem.objects.values_list("variant_id", flat=True).get(pk=item_id)
+    peers = StockItem.objects.filter(variant_id=variant_id).values_list("pk", flat=True)
+    return lock_items([item_id, *peers])[item_id]

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from inventory.models import ACTION_SIGN, Action, CostLayer, LayerConsumption, MovementAudit, StockItem, StockMovement
 from inventory.services.errors import InsufficientStock, InvalidMovement, MovementLocked
-from inventory.services.locking import lock_item
+from inventory.services.locking import lock_item, lock_item_and_transfer_peers
 from inventory.services.valuation import (
     ITEM_FIGURES,
     ItemValuation,
@@ -202,7 +202,9 @@ def record_movement(
     if action in (Action.TRANSFERRED_IN, Action.TRANSFERRED_OUT):
         raise InvalidMovement("Transfers move stock between two locations; use a transfer.", field="action")
     with transaction.atomic():
-        item = lock_item(_item_id(stock_item))
+        # A dated movement may be backdated, and its repost may flow through transfers (see locking).
+        lock = lock_item_and_transfer_peers if movement_date is not None else lock_item
+        item = lock(_item_id(stock_item))
         # A counted movement stamps last_counted_at itself (see post_movement).
         return post_movement(item, quantity, action, user=user, movement_date=movement_date,
                              value_per_unit=value_per_unit, cause=cause, notes=notes)
@@ -405,7 +407,7 @@ def snapshot(movement: StockMovement) -> dict:
 def _lock_movement(movement: StockMovement | int) -> tuple[StockItem, StockMovement]:
     movement_id = movement.pk if isinstance(movement, StockMovement) else int(movement)
     item_id = StockMovement.objects.values_list("stock_item_id", flat=True).get(pk=movement_id)
-    item = lock_item(item_id)
+    item = lock_item_and_transfer_peers(item_id)  # the edit reposts the item, maybe through its transfers
     locked = StockMovement.objects.get(pk=movement_id)  # re-read under the item lock
     if locked.transfer_id:
         raise MovementLocked("This movement is one leg of a transfer; reverse the transfer instead.")

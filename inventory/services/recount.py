@@ -7,7 +7,9 @@ What is checked, per stock item:
 - value: the item's `value_in_stock` / `average_cost` against its newest movement's
   `value_in_stock_after` / `average_cost_after`; the remaining cost layers' quantity against the ledger
   count; and, under FIFO, the value against the sum of the remaining layers, under moving average
-  against balance x average cost (invariant 6).
+  against balance x average cost (invariant 6);
+- every transfer it received: the transferred_in leg's total_cost against its transferred_out leg's (value
+  is conserved in transit; a ledger written before reposts flowed through transfers may disagree).
 
 Detection is set-based SQL that runs on SQLite and PostgreSQL. It walks one location at a time in
 chunks of `CHUNK_SIZE` item ids, so the database does the work and Python only ever holds one row
@@ -18,7 +20,8 @@ make a consistent item look drifted.
 `fix=True` repairs only the items found drifted: it locks them (in pk order, as every writer does),
 checks them again under the lock, rewrites counts, balance_after and rank with set-based UPDATEs, and
 then reposts each item's valuation (running value figures, cost layers, consumptions) from its ledger
-with `valuation.repost_item`. Items that pass every check are not rewritten at all, so a recount of a
+with `valuation.repost_with_dependents` (which also reposts the destinations of its transfers when the
+cost of a transfer changed). Items that pass every check are not rewritten at all, so a recount of a
 consistent ledger changes nothing and a full `--fix` costs no more than a check.
 """
 
@@ -67,6 +70,8 @@ class Drift:
     # Sum of the remaining quantities of the item's cost layers (should equal ledger_count).
     layer_count: int = 0
     value_drift: bool = False
+    # transferred_in legs whose total_cost differs from their transferred_out leg's.
+    stale_transfers: int = 0
 
     @property
     def count_drift(self) -> bool:
@@ -81,6 +86,8 @@ class Drift:
             found.append("running figures")
         if self.value_drift:
             found.append("value")
+        if self.stale_transfers:
+            found.append("transfer value")
         return found
 
 
@@ -201,7 +208,7 @@ def _detect(ids: Sequence[int], location_code: str) -> list[Drift]:
                     THEN (CASE WHEN si.value_in_stock <> 0 OR si.average_cost <> 0 THEN 1 ELSE 0 END)
                     WHEN si.value_in_stock <> agg.newest_value OR si.average_cost <> agg.newest_average THEN 1
                     ELSE 0 END,
-               COALESCE(lyr.layer_count, 0)
+               COALESCE(lyr.layer_count, 0), COALESCE(tr.stale, 0)
         FROM {n['item']} si
         LEFT JOIN (
             SELECT r.stock_item_id,
@@ -219,10 +226,17 @@ def _detect(ids: Sequence[int], location_code: str) -> list[Drift]:
             WHERE l.stock_item_id IN ({', '.join(['%s'] * len(ids))}) AND l.quantity_remaining <> 0
             GROUP BY l.stock_item_id
         ) lyr ON lyr.stock_item_id = si.id
+        LEFT JOIN (
+            SELECT m.stock_item_id, COUNT(*) AS stale
+            FROM {n['movement']} m
+            JOIN {n['movement']} s ON s.id = m.source_movement_id
+            WHERE m.stock_item_id IN ({', '.join(['%s'] * len(ids))}) AND m.total_cost <> s.total_cost
+            GROUP BY m.stock_item_id
+        ) tr ON tr.stock_item_id = si.id
         WHERE si.id IN ({', '.join(['%s'] * len(ids))})
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *ids, *ids])
+        cursor.execute(sql, [*params, *ids, *ids, *ids])
         rows = {row[0]: row[1:] for row in cursor.fetchall()}
 
     cached = {
@@ -235,17 +249,17 @@ def _detect(ids: Sequence[int], location_code: str) -> list[Drift]:
     fifo = valuation_method() == FIFO
     drifts = []
     for pk in ids:
-        cached_count, ledger_count, bad_rows, newest_differs, layer_count = rows[pk]
+        cached_count, ledger_count, bad_rows, newest_differs, layer_count, stale = rows[pk]
         cached_value, cached_average, sku = cached[pk]
         # Invariant 6: FIFO values stock at its remaining layers, moving average at balance x average.
         expected = money(layer_values.get(pk, ZERO)) if fifo else money(ledger_count * cached_average)
         value_drift = bool(newest_differs) or layer_count != ledger_count or expected != cached_value
-        if cached_count == ledger_count and not bad_rows and not value_drift:
+        if cached_count == ledger_count and not bad_rows and not value_drift and not stale:
             continue
         drifts.append(Drift(item_id=pk, sku=sku, location_code=location_code, cached_count=cached_count,
                             ledger_count=ledger_count, bad_rows=bad_rows, cached_value=cached_value,
                             ledger_value=_newest_value(pk), layer_value=expected, layer_count=layer_count,
-                            value_drift=value_drift))
+                            value_drift=value_drift, stale_transfers=stale))
     return drifts
 
 
@@ -276,8 +290,11 @@ def _newest_value(item_id: int) -> Decimal:
 def _repair(ids: list[int], location_code: str) -> list[Drift]:
     """Lock the drifted items, confirm the drift under the lock, and rebuild them from the ledger."""
     with transaction.atomic():
-        locked = lock_items(ids)
-        drifts = _detect(sorted(locked), location_code)
+        # The items' stock-item peers too, up front and in pk order: a repost may flow through transfers
+        # to them (see locking.lock_item_and_transfer_peers).
+        peers = StockItem.objects.filter(variant_id__in=StockItem.objects.filter(pk__in=ids).values("variant_id"))
+        locked = lock_items([*ids, *peers.values_list("pk", flat=True)])
+        drifts = _detect(sorted(pk for pk in ids if pk in locked), location_code)
         if not drifts:
             return []
         drifted = [d.item_id for d in drifts]
