@@ -240,3 +240,20 @@ def test_any_insertion_order_gives_the_same_figures_average(data, movements):
     order = data.draw(st.permutations(range(len(movements))))
     with override_settings(STOCKROOM_VALUATION="average"):
         check_order_independence(movements, order)
+
+
+def test_backdating_at_a_transfer_source_revalues_the_destination():
+    source, destination = StockLocationFactory(), StockLocationFactory()
+    variant = VariantFactory()
+    out_item = StockItemFactory(stock_location=source, variant=variant)
+    now = timezone.now()
+    services.receive(out_item, 5, value_per_unit="1.00", movement_date=now - timedelta(days=2))
+    record = services.transfer(source, destination, [(variant, 5)])
+    # An older batch turns up: FIFO says the transfer took it, at 2.00.
+    services.receive(out_item, 5, value_per_unit="2.00", movement_date=now - timedelta(days=3))
+    out_leg = record.movements.get(action=Action.TRANSFERRED_OUT)
+    in_leg = record.movements.get(action=Action.TRANSFERRED_IN)
+    assert out_leg.total_cost == Decimal("10.00")
+    assert in_leg.total_cost == out_leg.total_cost
+    assert_invariants(out_item)
+    assert assert_invariants(in_leg.stock_item_id).value_in_stock == Decimal("10.00")
