@@ -21,7 +21,7 @@ from inventory.models import StockItem, StockLocation, StockMovement, Variant
 from inventory.services.catalog import ensure_stock_items
 from inventory.services.errors import InvalidMovement, StockError
 from inventory.services.locking import lock_items
-from inventory.services.movements import MAX_QUANTITY, Cause, apply_count_to_locked
+from inventory.services.movements import MAX_QUANTITY, Cause, apply_counts_to_locked
 
 COUNT_RESOURCE_TYPE = "stock_count"
 # Keeps `variant_id IN (...)` under every backend's bound-parameter limit.
@@ -186,7 +186,8 @@ def apply_counts(
     """Check every row, then apply them all in one transaction (see the module docstring).
 
     `known_problems` are problems the caller found while parsing (bad numbers, unknown skus); they are
-    reported together with those found here. `on_result` is called after each row is applied (progress).
+    reported together with those found here.
+    `on_result` is called for each row once the whole count is written.
     Raises CountRejected listing every problem, and writes nothing, if any row is invalid.
     """
     known_problems = list(known_problems)
@@ -210,15 +211,17 @@ def apply_counts(
 
         reference = new_count_reference()
         cause = Cause(resource_type=COUNT_RESOURCE_TYPE, resource_id=reference)
-        results: list[CountResult] = []
-        for row in rows:
-            item = locked[item_ids[(row.variant_id, row.location_id)]]
-            before = item.count_on_hand
-            counted = parse_counted(row.counted)
-            movement = apply_count_to_locked(item, counted, user=user, notes=row.reason, cause=cause)
-            result = CountResult(row=row, item=item, quantity_before=before, quantity_after=item.count_on_hand,
-                                 movement=movement)
-            results.append(result)
-            if on_result is not None:
+        # One set-based write for the whole count (find_problems refused any item counted twice).
+        plan = [(locked[item_ids[(row.variant_id, row.location_id)]], parse_counted(row.counted), row.reason)
+                for row in rows]
+        before = [item.count_on_hand for item, _, _ in plan]
+        movements = apply_counts_to_locked(plan, user=user, cause=cause)
+        results = [
+            CountResult(row=row, item=item, quantity_before=quantity_before, quantity_after=item.count_on_hand,
+                        movement=movement)
+            for row, (item, _, _), quantity_before, movement in zip(rows, plan, before, movements, strict=True)
+        ]
+        if on_result is not None:
+            for result in results:
                 on_result(result)
         return CountBatch(reference=reference, results=results)
