@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 
-# Methods that only describe a resource; everything else a view serves is a write.
-SAFE = {"get", "head", "options", "trace"}
+# How the catch-all patterns (a JSON 404 for unknown paths) spell "anything".
+WILDCARDS = ("[\\s\\S]*", ".*")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Route:
     @property
     def catch_all(self) -> bool:
         """A pattern that answers paths no other route serves (a JSON 404)."""
-        return ".*" in self.regex
+        return any(wildcard in self.regex for wildcard in WILDCARDS)
 
     @property
     def template(self) -> str:
@@ -36,7 +36,9 @@ class Route:
         """A concrete path: named groups get `values`, optional slashes are dropped, and a catch-all
         becomes a path no other route serves. Checked to resolve back to this very route."""
         path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], self.regex)
-        path = "/" + path.replace("/?", "").replace(".*", "no-such-route")
+        path = "/" + path.replace("/?", "")
+        for wildcard in WILDCARDS:
+            path = path.replace(wildcard, "no-such-route")
         assert not re.search(r"[()\[\]*+?\\^$]", path), f"could not fill {self.regex!r}"
         assert resolve(path).func is self.pattern.callback, f"{path} does not resolve to {self.regex!r}"
         return path

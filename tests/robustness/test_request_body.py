@@ -190,3 +190,18 @@ def test_more_query_parameters_than_django_parses_is_a_400_in_the_family_envelop
     assert response.status_code == 400, response.content
     assert response["Content-Type"] == "application/json"
     assert set(response.json()) == envelope
+
+
+@pytest.mark.parametrize("path", ["/api/v1/inventory/allocations/1%0Ax", "/api/v1/nothing%0Ahere", "/api/x%0A",
+                                  "/api/v1/inventory/%0A"])
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_an_unknown_path_with_an_encoded_newline_is_a_json_404(db, path, method):
+    """Found by the fuzz run: `.` in the catch-all patterns did not match a newline, so such a path fell
+    through to Django's HTML 404 page."""
+    _key, raw = ApiKey.issue(UserFactory(role=Role.ADMIN))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = getattr(client, method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "error" in response.json()

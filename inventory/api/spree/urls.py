@@ -34,5 +34,6 @@ urlpatterns = [
            "stock-movement"),
     *route("stock_locations/<int:location_id>/stock_movement/<int:movement_id>", views.StockMovementSingularView,
            "stock-movement-singular"),
-    re_path(r"^.*$", not_found, name="not-found"),
+    # [\s\S] rather than `.`: a path with an encoded newline (%0A) is unknown too, not a fall-through to HTML.
+    re_path(r"^[\s\S]*$", not_found, name="not-found"),
 ]

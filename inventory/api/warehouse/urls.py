@@ -22,5 +22,6 @@ urlpatterns = [
     *route("inventory/allocations/<int:pk>/release", views.AllocationReleaseView, "warehouse-allocation-release"),
     *route("inventory/allocations/<int:pk>/fulfil", views.AllocationFulfilView, "warehouse-allocation-fulfil"),
     *route("inventory/analytics", views.AnalyticsView, "warehouse-analytics"),
-    re_path(r"^inventory/.*$", views.NotFoundView.as_view(), name="warehouse-not-found"),
+    # [\s\S] rather than `.`: a path with an encoded newline (%0A) is unknown too, not a fall-through to HTML.
+    re_path(r"^inventory/[\s\S]*$", views.NotFoundView.as_view(), name="warehouse-not-found"),
 ]
