@@ -17,6 +17,7 @@ from django.http import QueryDict
 from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from inventory.api.common import InvalidParameter
 from inventory.models import Action, Product, StockItem, StockLocation, Variant
@@ -289,6 +290,10 @@ def _quantity_field(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, **kwargs)
 
 
+def _stock_level_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, **kwargs)
+
+
 def _cause_field() -> serializers.CharField:
     return serializers.CharField(max_length=64, required=False, allow_blank=True)
 
@@ -296,6 +301,35 @@ def _cause_field() -> serializers.CharField:
 def _dimension() -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False,
                                     allow_null=True)
+
+
+# Put ahead of a create serializer to make its update twin: the same fields and checks, each optional and
+# without a default, so that an update changes only what its body names. (A comment, not a docstring: the
+# schema would show a docstring as the description of every update body.)
+class _Optional(serializers.Serializer):
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+            field.default = empty
+        return fields
+
+
+def _unique(model, field: str, value, current):
+    """`value`, unless a record other than `current` (the one being updated; None on create) has it."""
+    qs = model.objects.filter(**{field: value})
+    if current is not None:
+        qs = qs.exclude(pk=current.pk)
+    if qs.exists():
+        raise serializers.ValidationError(f"'{value}' is already taken.")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise serializers.ValidationError("This field may not be blank.")
+    return value
 
 
 class SpreeStockMovementCreateSerializer(serializers.Serializer):
@@ -328,23 +362,17 @@ class SpreeStockMovementCreateSerializer(serializers.Serializer):
         return value
 
 
-class SpreeStockMovementUpdateSerializer(serializers.Serializer):
-    quantity = _quantity_field(required=False)
-    movement_date = serializers.DateTimeField(required=False)
-    value_per_unit = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0"),
-                                              max_value=MAX_UNIT_COST, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-    resource_type = _cause_field()
-    resource_id = _cause_field()
-    caused_by_order_no = _cause_field()
-    caused_by_resource_id = _cause_field()
+class SpreeStockMovementUpdateSerializer(_Optional, SpreeStockMovementCreateSerializer):
+    # A movement's action and stock item may be repeated in the body, not changed.
     action = serializers.CharField(required=False, help_text="Read-only: must equal the movement's action.")
     stock_item_id = serializers.IntegerField(required=False, help_text="Read-only: must equal the movement's item.")
 
-    def validate_quantity(self, value: int) -> int:
-        if value == 0:
-            raise serializers.ValidationError("Quantity can't be zero.")
-        return value
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        # Last, where they have always been: 422 errors and the schema list fields in this order.
+        for name in ("action", "stock_item_id"):
+            fields[name] = fields.pop(name)
+        return fields
 
     def validate_action(self, value: str) -> str:
         if value != self.context["movement"].action:
@@ -360,12 +388,11 @@ class SpreeStockMovementUpdateSerializer(serializers.Serializer):
 
 class SpreeStockItemCreateSerializer(serializers.Serializer):
     variant_id = _id_field()
-    count_on_hand = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, default=0,
-                                             help_text="Opening count, recorded as a `received` movement.")
+    count_on_hand = _stock_level_field(default=0, help_text="Opening count, recorded as a `received` movement.")
     backorderable = serializers.BooleanField(required=False, allow_null=True, default=None,
                                              help_text="Default: the location's backorderable_default.")
-    reorder_point = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False)
-    max_stock_level = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, allow_null=True)
+    reorder_point = _stock_level_field()
+    max_stock_level = _stock_level_field(allow_null=True)
 
     def validate_variant_id(self, value: int) -> int:
         if not Variant.objects.filter(pk=value, deleted_at__isnull=True).exists():
@@ -374,22 +401,15 @@ class SpreeStockItemCreateSerializer(serializers.Serializer):
 
 
 class SpreeStockItemUpdateSerializer(serializers.Serializer):
+    # Not the create's twin: count_on_hand is a signed change here, and backorderable can't be null.
     count_on_hand = _quantity_field(required=False, help_text="A change to add, or with force the new count.")
     force = serializers.BooleanField(required=False, default=False,
                                      help_text="Set count_on_hand absolutely (a `counted` movement).")
     backorderable = serializers.BooleanField(required=False)
-    reorder_point = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False)
-    max_stock_level = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, allow_null=True)
+    reorder_point = _stock_level_field()
+    max_stock_level = _stock_level_field(allow_null=True)
 
     SETTINGS = ("backorderable", "reorder_point", "max_stock_level")
-
-
-def _unique(model, field: str, value, exclude_pk=None) -> None:
-    qs = model.objects.filter(**{field: value})
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    if qs.exists():
-        raise serializers.ValidationError(f"'{value}' is already taken.")
 
 
 class _VariantFields(serializers.Serializer):
@@ -404,45 +424,15 @@ class _VariantFields(serializers.Serializer):
     track_inventory = serializers.BooleanField(required=False)
 
     def validate_sku(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.")
-        current = self.context.get("variant")
-        _unique(Variant, "sku", value, current.pk if current else None)
-        return value
+        return _unique(Variant, "sku", _not_blank(value), self.context.get("variant"))
 
 
 class SpreeVariantCreateSerializer(_VariantFields):
     options_text = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
-class SpreeVariantUpdateSerializer(SpreeVariantCreateSerializer):
-    sku = serializers.CharField(max_length=64, required=False)
-
-
-class SpreeProductCreateSerializer(_VariantFields):
-    name = serializers.CharField(max_length=255)
-    slug = serializers.SlugField(max_length=255, required=False, help_text="Default: made from the name.")
-    description = serializers.CharField(required=False, allow_blank=True)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"),
-                                     help_text="The master variant's price.")
-    sku = serializers.CharField(max_length=64, help_text="The master variant's SKU.")
-
-    def validate_slug(self, value: str) -> str:
-        current = self.context.get("product")
-        _unique(Product, "slug", value, current.pk if current else None)
-        return value
-
-    def validate(self, attrs: dict) -> dict:
-        if "slug" not in attrs and self.context.get("product") is None:
-            attrs["slug"] = free_slug(attrs["name"])
-        return attrs
-
-
-class SpreeProductUpdateSerializer(SpreeProductCreateSerializer):
-    name = serializers.CharField(max_length=255, required=False)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)
-    sku = serializers.CharField(max_length=64, required=False)
+class SpreeVariantUpdateSerializer(_Optional, SpreeVariantCreateSerializer):
+    pass
 
 
 def free_slug(name: str) -> str:
@@ -463,7 +453,44 @@ def free_code(name: str) -> str:
     return code
 
 
-class SpreeStockLocationCreateSerializer(serializers.Serializer):
+# A record with a unique key (a product's slug, a location's code) that a create may leave out: it is then
+# made from the name. `record` is the context entry of the record being updated (none on create).
+class _KeyFromName(serializers.Serializer):
+    key_model: type
+    key: str
+    record: str
+    free_key: staticmethod
+
+    def unique_key(self, value: str) -> str:
+        return _unique(self.key_model, self.key, value, self.context.get(self.record))
+
+    def validate(self, attrs: dict) -> dict:
+        if self.key not in attrs and self.context.get(self.record) is None:
+            attrs[self.key] = self.free_key(attrs["name"])
+        return attrs
+
+
+class SpreeProductCreateSerializer(_KeyFromName, _VariantFields):
+    key_model, key, record, free_key = Product, "slug", "product", staticmethod(free_slug)
+
+    name = serializers.CharField(max_length=255)
+    slug = serializers.SlugField(max_length=255, required=False, help_text="Default: made from the name.")
+    description = serializers.CharField(required=False, allow_blank=True)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"),
+                                     help_text="The master variant's price.")
+    sku = serializers.CharField(max_length=64, help_text="The master variant's SKU.")
+
+    def validate_slug(self, value: str) -> str:
+        return self.unique_key(value)
+
+
+class SpreeProductUpdateSerializer(_Optional, SpreeProductCreateSerializer):
+    pass
+
+
+class SpreeStockLocationCreateSerializer(_KeyFromName):
+    key_model, key, record, free_key = StockLocation, "code", "location", staticmethod(free_code)
+
     name = serializers.CharField(max_length=255)
     code = serializers.CharField(max_length=32, required=False, help_text="Unique; default: made from the name.")
     active = serializers.BooleanField(required=False, default=True)
@@ -473,25 +500,11 @@ class SpreeStockLocationCreateSerializer(serializers.Serializer):
                                                       help_text="Give the location a stock item for every variant.")
 
     def validate_code(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("This field may not be blank.")
-        current = self.context.get("location")
-        _unique(StockLocation, "code", value, current.pk if current else None)
-        return value
-
-    def validate(self, attrs: dict) -> dict:
-        if "code" not in attrs and self.context.get("location") is None:
-            attrs["code"] = free_code(attrs["name"])
-        return attrs
+        return self.unique_key(_not_blank(value))
 
 
-class SpreeStockLocationUpdateSerializer(SpreeStockLocationCreateSerializer):
-    name = serializers.CharField(max_length=255, required=False)
-    active = serializers.BooleanField(required=False)
-    default = serializers.BooleanField(required=False)
-    backorderable_default = serializers.BooleanField(required=False)
-    propagate_all_variants = serializers.BooleanField(required=False)
+class SpreeStockLocationUpdateSerializer(_Optional, SpreeStockLocationCreateSerializer):
+    pass
 
 
 # --- schema-only shapes: the wrapped bodies and the envelopes -------------------------------------------

@@ -82,13 +82,23 @@ class TransferRefSerializer(serializers.Serializer):
     in_movement_id = serializers.IntegerField(allow_null=True, help_text="The transferred_in leg at the destination.")
 
 
-class MovementSerializer(serializers.Serializer):
+# What a movement and an allocation both start with: the record's stock item, as this family names it, and
+# who made the record. (A comment, not a docstring: the schema would show a docstring on both.)
+class _StockItemRecordSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     product_id = serializers.IntegerField(source="stock_item.variant_id")
     warehouse_id = serializers.IntegerField(source="stock_item.stock_location_id")
     stock_item_id = serializers.IntegerField()
     product = ProductRefSerializer(source="stock_item.variant")
     warehouse = WarehouseRefSerializer(source="stock_item.stock_location")
+
+    @extend_schema_field(UserRefSerializer(allow_null=True))
+    def get_created_by(self, record: StockMovement | Allocation) -> dict | None:
+        user = record.created_by
+        return None if user is None else {"id": user.pk, "name": user.display_name}
+
+
+class MovementSerializer(_StockItemRecordSerializer):
     movement_type = serializers.SerializerMethodField()
     action = serializers.ChoiceField(choices=Action.choices, help_text="The ledger action.")
     quantity = serializers.IntegerField(help_text="Signed: negative for stock leaving.")
@@ -128,19 +138,8 @@ class MovementSerializer(serializers.Serializer):
                 "destination_warehouse_id": record.destination_location_id, "out_movement_id": out_id,
                 "in_movement_id": in_id}
 
-    @extend_schema_field(UserRefSerializer(allow_null=True))
-    def get_created_by(self, movement: StockMovement) -> dict | None:
-        user = movement.created_by
-        return None if user is None else {"id": user.pk, "name": user.display_name}
 
-
-class AllocationSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    product_id = serializers.IntegerField(source="stock_item.variant_id")
-    warehouse_id = serializers.IntegerField(source="stock_item.stock_location_id")
-    stock_item_id = serializers.IntegerField()
-    product = ProductRefSerializer(source="stock_item.variant")
-    warehouse = WarehouseRefSerializer(source="stock_item.stock_location")
+class AllocationSerializer(_StockItemRecordSerializer):
     quantity = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Allocation.Status.choices)
     reference_type = serializers.CharField()
@@ -150,11 +149,6 @@ class AllocationSerializer(serializers.Serializer):
     created_by = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-    @extend_schema_field(UserRefSerializer(allow_null=True))
-    def get_created_by(self, allocation: Allocation) -> dict | None:
-        user = allocation.created_by
-        return None if user is None else {"id": user.pk, "name": user.display_name}
 
 
 class AdjustmentResultSerializer(serializers.Serializer):
