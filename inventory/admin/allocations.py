@@ -6,12 +6,12 @@ from __future__ import annotations
 from django.contrib import admin
 
 from inventory.admin import actions
-from inventory.admin.base import ReadOnlyAdmin, admin_link, movement_link
+from inventory.admin.base import ReadOnlyAdmin, StockItemColumns, movement_link
 from inventory.models import Allocation
 
 
 @admin.register(Allocation)
-class AllocationAdmin(ReadOnlyAdmin):
+class AllocationAdmin(StockItemColumns, ReadOnlyAdmin):
     list_display = ("id", "stock_item", "quantity", "status", "reference_type", "reference_id", "created_by",
                     "created_at")
     list_filter = ("status", "stock_item__stock_location", "created_at")
@@ -21,10 +21,6 @@ class AllocationAdmin(ReadOnlyAdmin):
               "created_by", "created_at", "updated_at")
     readonly_fields = fields
     actions = [actions.release_allocations, actions.fulfil_allocations]
-
-    @admin.display(description="stock item")
-    def stock_item_link(self, obj: Allocation) -> str:
-        return admin_link(obj.stock_item)
 
     @admin.display(description="fulfilment movement")
     def fulfilment(self, obj: Allocation) -> str:

@@ -100,6 +100,24 @@ class ReadOnlyInline(RolePermissionsMixin, admin.TabularInline):
     show_change_link = True
 
 
+class StockItemColumns:
+    """Columns of a record that belongs to a stock item (movement, audit, allocation, cost layer): the SKU,
+    the location's code and a link to the item. Add `stock_item__variant` and `stock_item__stock_location`
+    to the admin's select_related."""
+
+    @admin.display(description="SKU", ordering="stock_item__variant__sku")
+    def sku(self, obj) -> str:
+        return obj.stock_item.variant.sku
+
+    @admin.display(ordering="stock_item__stock_location__code")
+    def location(self, obj) -> str:
+        return obj.stock_item.stock_location.code
+
+    @admin.display(description="stock item")
+    def stock_item_link(self, obj) -> str:
+        return admin_link(obj.stock_item)
+
+
 def error_message(exc: Exception) -> str:
     if isinstance(exc, StockError):
         return exc.message

@@ -15,7 +15,15 @@ from django.utils.html import format_html, format_html_join
 from accounts.models import Role
 from inventory import services
 from inventory.admin import actions
-from inventory.admin.base import ReadOnlyAdmin, ReadOnlyInline, StockAdmin, admin_link, adopt, movement_link
+from inventory.admin.base import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    StockAdmin,
+    StockItemColumns,
+    admin_link,
+    adopt,
+    movement_link,
+)
 from inventory.admin.forms import CAUSE_FIELDS, MovementAddForm, MovementChangeForm
 from inventory.models import MovementAudit, StockMovement
 
@@ -50,7 +58,7 @@ class MovementAuditInline(ReadOnlyInline):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(StockAdmin):
+class StockMovementAdmin(StockItemColumns, StockAdmin):
     add_role = Role.MANAGER
     list_display = ("id", "movement_date", "sku", "location", "action", "quantity", "balance_after",
                     "value_per_unit", "total_cost", "value_in_stock_after", "caused_by_order_no", "created_by")
@@ -133,19 +141,7 @@ class StockMovementAdmin(StockAdmin):
         protected = [f"{obj}: {self.lock_reason(obj)}" for obj in objs if self.is_locked(obj)]
         return [str(obj) for obj in objs], {StockMovement._meta.verbose_name_plural: len(objs)}, set(), protected
 
-    # --- columns -------------------------------------------------------------------------------------
-
-    @admin.display(description="SKU", ordering="stock_item__variant__sku")
-    def sku(self, obj: StockMovement) -> str:
-        return obj.stock_item.variant.sku
-
-    @admin.display(ordering="stock_item__stock_location__code")
-    def location(self, obj: StockMovement) -> str:
-        return obj.stock_item.stock_location.code
-
-    @admin.display(description="stock item")
-    def stock_item_link(self, obj: StockMovement) -> str:
-        return admin_link(obj.stock_item)
+    # --- columns (and those of StockItemColumns) -----------------------------------------------------
 
     @admin.display(description="transfer")
     def transfer_link(self, obj: StockMovement) -> str:
@@ -165,7 +161,7 @@ class StockMovementAdmin(StockAdmin):
 
 
 @admin.register(MovementAudit)
-class MovementAuditAdmin(ReadOnlyAdmin):
+class MovementAuditAdmin(StockItemColumns, ReadOnlyAdmin):
     list_display = ("at", "operation", "movement_ref_link", "sku", "location", "user", "changes")
     list_filter = ("operation", "stock_item__stock_location", "at")
     list_select_related = ("stock_item__variant", "stock_item__stock_location", "user")
@@ -178,18 +174,6 @@ class MovementAuditAdmin(ReadOnlyAdmin):
         if obj.movement_id is None:
             return f"#{obj.movement_ref} (deleted)"
         return movement_link(obj.movement_id)
-
-    @admin.display(description="SKU", ordering="stock_item__variant__sku")
-    def sku(self, obj: MovementAudit) -> str:
-        return obj.stock_item.variant.sku
-
-    @admin.display(ordering="stock_item__stock_location__code")
-    def location(self, obj: MovementAudit) -> str:
-        return obj.stock_item.stock_location.code
-
-    @admin.display(description="stock item")
-    def stock_item_link(self, obj: MovementAudit) -> str:
-        return admin_link(obj.stock_item)
 
     @admin.display(description="changes")
     def changes(self, obj: MovementAudit) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from inventory.admin.base import ReadOnlyAdmin, admin_link, movement_link
+from inventory.admin.base import ReadOnlyAdmin, StockItemColumns, admin_link, movement_link
 from inventory.models import CostLayer, LayerConsumption
 
 
@@ -26,7 +26,7 @@ class OpenLayerFilter(admin.SimpleListFilter):
 
 
 @admin.register(CostLayer)
-class CostLayerAdmin(ReadOnlyAdmin):
+class CostLayerAdmin(StockItemColumns, ReadOnlyAdmin):
     list_display = ("id", "stock_item", "received_by", "unit_cost", "quantity_received", "quantity_remaining",
                     "created_at")
     list_filter = (OpenLayerFilter, "stock_item__stock_location", "created_at")
@@ -39,10 +39,6 @@ class CostLayerAdmin(ReadOnlyAdmin):
     @admin.display(description="movement", ordering="movement_id")
     def received_by(self, obj: CostLayer) -> str:
         return movement_link(obj.movement_id)
-
-    @admin.display(description="stock item")
-    def stock_item_link(self, obj: CostLayer) -> str:
-        return admin_link(obj.stock_item)
 
 
 @admin.register(LayerConsumption)
