@@ -61,9 +61,3 @@ def build_ledger(n: int, *, main=None, shop=None, tag: str = "") -> dict:
 @pytest.fixture
 def ledger(db) -> dict:
     return build_ledger(2)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Factories hash a password per user; the default hasher's cost would dominate these tests.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -6,12 +6,10 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.models import ApiKey, Role, User
+from accounts.models import Role, User
 from inventory.models import (
     Allocation,
     CostLayer,
-    IdempotencyRecord,
-    LayerConsumption,
     MovementAudit,
     Product,
     StockItem,
@@ -20,11 +18,11 @@ from inventory.models import (
     StockTransfer,
     Variant,
 )
+from tests.tables import project_models
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [User, ApiKey, Product, Variant, StockLocation, StockItem, StockMovement, MovementAudit, CostLayer,
-          LayerConsumption, StockTransfer, Allocation, IdempotencyRecord]
+MODELS = project_models()
 ADDABLE = [User, Product, Variant, StockLocation, StockItem, StockMovement]
 
 

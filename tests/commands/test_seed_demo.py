@@ -12,7 +12,6 @@ from accounts.models import ApiKey, Role, User
 from inventory.models import (
     Allocation,
     CostLayer,
-    MovementAudit,
     Product,
     StockItem,
     StockLocation,
@@ -20,11 +19,9 @@ from inventory.models import (
     StockTransfer,
     Variant,
 )
+from tests.tables import project_models
 
 pytestmark = pytest.mark.django_db
-
-COUNTED = [User, ApiKey, Product, Variant, StockLocation, StockItem, StockMovement, StockTransfer, Allocation,
-           CostLayer, MovementAudit]
 
 
 def seed() -> str:
@@ -34,12 +31,7 @@ def seed() -> str:
 
 
 def counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in COUNTED}
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return {model.__name__: model.objects.count() for model in project_models()}
 
 
 def test_seed_is_idempotent():

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -72,17 +72,38 @@ def assert_ledger_consistent() -> None:
     assert report.items_checked == StockItem.objects.count()
 
 
-def raw_connection():
-    """A psycopg connection of its own to the test database (not Django's), in a transaction."""
-    return connection.get_new_connection(connection.get_connection_params())
+@contextlib.contextmanager
+def lock_held_elsewhere(model, **where) -> Iterator[int]:
+    """Another session holds a lock until the block ends: on the rows of `model` matching `where` (SELECT ...
+    FOR UPDATE), or without `where` on the whole table in ACCESS EXCLUSIVE mode, as a migration would, which
+    makes even plain reads wait. That session is a psycopg connection of its own to the test database (not
+    Django's); yields its backend pid."""
+    raw = connection.get_new_connection(connection.get_connection_params())
+    try:
+        table = connection.ops.quote_name(model._meta.db_table)
+        if where:
+            column, value = next(iter(where.items()))
+            rows = raw.execute(f"SELECT id FROM {table} WHERE {column} = %s FOR UPDATE", [value]).fetchall()
+            assert rows, f"nothing to lock in {model.__name__} where {column}={value}"
+        else:
+            raw.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        yield raw.info.backend_pid
+    finally:
+        raw.rollback()
+        raw.close()
 
 
-def lock_rows(raw, model, **where) -> None:
-    """SELECT ... FOR UPDATE the matching rows in `raw`'s open transaction."""
-    column, value = next(iter(where.items()))
-    table = connection.ops.quote_name(model._meta.db_table)
-    rows = raw.execute(f"SELECT id FROM {table} WHERE {column} = %s FOR UPDATE", [value]).fetchall()
-    assert rows, f"nothing to lock in {model.__name__} where {column}={value}"
+@contextlib.contextmanager
+def statement_timeout() -> Iterator[None]:
+    """Django's connection on this thread (the one the test client serves requests on) cancels any statement
+    that runs longer than 200 ms, until the block ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = '200ms'")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
 
 
 def wait_for_backend_blocked_by(blocker_pid: int) -> int:
@@ -177,19 +198,13 @@ def run_killed_mid_transfer(stocked, start_transfer: Callable) -> tuple[Worker, 
     """Hold the source's FIFO layer so the transfer blocks after it has created the transfer and its
     transferred_out movement, kill the transfer's backend there, and return the finished worker and the
     tables the transfer had written to when it was killed."""
-    raw = raw_connection()
-    try:
-        lock_rows(raw, CostLayer, stock_item_id=stocked["source"].pk)
-        blocker_pid = raw.info.backend_pid
+    with lock_held_elsewhere(CostLayer, stock_item_id=stocked["source"].pk) as blocker_pid:
         worker = Worker(start_transfer)
         worker.start()
         victim = wait_for_backend_blocked_by(blocker_pid)
         written = tables_written_by(victim)
         terminate(victim)
         worker.finish()
-    finally:
-        raw.rollback()
-        raw.close()
     return worker, written
 
 
@@ -253,16 +268,9 @@ def test_transfer_killed_mid_way_through_the_api_is_a_503_in_the_warehouse_envel
 def test_statement_timeout_on_a_movement_write_writes_nothing(stocked):
     item = stocked["source"]
     before = ledger_snapshot()
-    raw = raw_connection()
-    try:
-        lock_rows(raw, StockItem, id=item.pk)
-        with (pytest.raises(OperationalError, match="statement timeout"), transaction.atomic(),
-              connection.cursor() as cursor):
-            cursor.execute("SET LOCAL statement_timeout = '200ms'")
-            services.receive(item.pk, 5, value_per_unit=Decimal("5"))
-    finally:
-        raw.rollback()
-        raw.close()
+    with (lock_held_elsewhere(StockItem, id=item.pk), statement_timeout(),
+          pytest.raises(OperationalError, match="statement timeout"), transaction.atomic()):
+        services.receive(item.pk, 5, value_per_unit=Decimal("5"))
 
     assert ledger_snapshot() == before
     assert_ledger_consistent()
@@ -279,20 +287,8 @@ def test_statement_timeout_through_the_spree_api_is_a_503_in_the_spree_envelope(
     url = f"/api/v1/stock_locations/{stocked['main'].pk}/stock_movements"
     body = {"stock_movement": {"stock_item_id": item.pk, "quantity": 5, "action": "received"}}
     before = ledger_snapshot()
-    raw = raw_connection()
-    try:
-        lock_rows(raw, StockItem, id=item.pk)
-        # The test client serves the request on this thread's connection: give that session the timeout.
-        with connection.cursor() as cursor:
-            cursor.execute("SET statement_timeout = '200ms'")
-        try:
-            response = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="timeout-1")
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET statement_timeout")
-    finally:
-        raw.rollback()
-        raw.close()
+    with lock_held_elsewhere(StockItem, id=item.pk), statement_timeout():
+        response = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="timeout-1")
 
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
@@ -312,20 +308,8 @@ def test_statement_timeout_through_the_spree_api_is_a_503_in_the_spree_envelope(
 def test_statement_timeout_on_the_ledger_feed_is_a_503_in_the_katana_envelope(stocked):
     """Reads are not spared a timeout either: the feed answers Katana's envelope, not HTML or a 500."""
     client = api_client(Role.VIEWER)
-    raw = raw_connection()
-    try:
-        # A migration-style exclusive lock makes even plain reads of the ledger wait.
-        raw.execute(f"LOCK TABLE {connection.ops.quote_name(StockMovement._meta.db_table)} IN ACCESS EXCLUSIVE MODE")
-        with connection.cursor() as cursor:
-            cursor.execute("SET statement_timeout = '200ms'")
-        try:
-            response = client.get("/api/v1/inventory_movements")
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET statement_timeout")
-    finally:
-        raw.rollback()
-        raw.close()
+    with lock_held_elsewhere(StockMovement), statement_timeout():
+        response = client.get("/api/v1/inventory_movements")
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
     payload = response.json()

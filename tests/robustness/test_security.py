@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -24,6 +23,7 @@ from inventory.models import StockItem, StockLocation, StockMovement
 from inventory.services.allocations import allocate
 from tests.factories import ProductFactory, StockLocationFactory, UserFactory, VariantFactory
 from tests.robustness import routes
+from tests.tables import project_models
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -163,7 +163,7 @@ def api_routes(ledger) -> list[tuple[str, bool, frozenset[str] | None]]:
 def every_row() -> dict[str, list]:
     """All rows of every inventory and accounts table (ApiKey.last_used aside: authenticating stamps it)."""
     out = {}
-    for model in [*apps.get_app_config("inventory").get_models(), *apps.get_app_config("accounts").get_models()]:
+    for model in project_models():
         rows = model.objects.order_by("pk").values()
         if model is ApiKey:
             rows = rows.values(*[f.attname for f in model._meta.concrete_fields if f.name != "last_used"])

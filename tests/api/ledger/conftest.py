@@ -40,12 +40,6 @@ def clock(moment: datetime) -> Iterator[None]:
         yield
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Every API client gets a fresh user; PBKDF2 would dominate these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Ledger:
     main: StockLocation

@@ -8,12 +8,6 @@ from tests.factories import ProductFactory, StockItemFactory, StockLocationFacto
 API = "/api/v1"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Every client fixture makes a user with a password; PBKDF2 would cost about a second each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def main(db) -> StockLocation:
     return StockLocationFactory(name="Main warehouse", code="MAIN")

@@ -15,12 +15,6 @@ from tests.factories import StockItemFactory, StockLocationFactory, VariantFacto
 BASE = "/api/v1/inventory"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Every API client gets a fresh user; hashing its password with PBKDF2 dominated these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Stock:
     main: StockLocation
