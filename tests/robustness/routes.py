@@ -22,6 +22,11 @@ class Route:
     methods: frozenset[str] | None
 
     @property
+    def view_class(self) -> type | None:
+        """The class-based view serving the route (None for a plain Django view function)."""
+        return getattr(self.pattern.callback, "view_class", None) or getattr(self.pattern.callback, "cls", None)
+
+    @property
     def catch_all(self) -> bool:
         """A pattern that answers paths no other route serves (a JSON 404)."""
         return any(wildcard in self.regex for wildcard in WILDCARDS)
@@ -65,9 +70,10 @@ def api_routes() -> list[Route]:
     for regex, pattern in _walk(get_resolver().url_patterns):
         if not regex.startswith("api/"):
             continue
-        view_class = getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
-        methods = None
+        route = Route(regex, pattern, None)
+        view_class = route.view_class
         if view_class is not None:
             methods = frozenset(m for m in view_class.http_method_names if hasattr(view_class, m))
-        routes.append(Route(regex, pattern, methods))
+            route = Route(regex, pattern, methods)
+        routes.append(route)
     return routes

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,14 +32,9 @@ from inventory.api.ledger.filters import (
     read_feed_query,
     read_history_query,
 )
-from inventory.api.ledger.serializers import (
-    FeedSerializer,
-    HistoryEntrySerializer,
-    HistoryErrorSerializer,
-    KatanaErrorSerializer,
-    feed_item,
-    history_entry,
-)
+from inventory.api.ledger.schema import HISTORY_ERRORS, KATANA_ERRORS
+from inventory.api.ledger.serializers import FeedSerializer, HistoryEntrySerializer, feed_item, history_entry
+from inventory.api.schema import FamilyAutoSchema
 from inventory.models import Variant
 
 PAGINATION_HEADER = "X-Pagination"
@@ -59,23 +54,10 @@ def with_pagination(response: Response, page: Page, has_more: bool) -> Response:
 
 class ReadOnlyLedgerView(FamilyErrorsMixin, APIView):
     http_method_names = ["get", "head", "options"]
+    schema = FamilyAutoSchema()
 
 
 # --- the feed -------------------------------------------------------------------------------------
-
-
-def _error_responses(serializer, statuses: dict[int, str]) -> dict:
-    return {status: OpenApiResponse(serializer, description=text) for status, text in statuses.items()}
-
-
-KATANA_ERRORS = _error_responses(KatanaErrorSerializer, {
-    400: "A malformed request, e.g. more query parameters than the server accepts (BadRequestError).",
-    401: "Missing or unknown API key (UnauthorizedError).",
-    403: "ForbiddenError.",
-    422: "A bad or unknown query parameter (UnprocessableEntityError), named in `message` and `errors`.",
-    429: "TooManyRequests; see the Retry-After header.",
-    500: "InternalServerError.",
-})
 
 
 # Parameter schemas say exactly what is accepted, so a schema-valid request is never refused.
@@ -154,17 +136,6 @@ class InventoryMovementsView(ReadOnlyLedgerView):
 
 
 # --- the product history --------------------------------------------------------------------------
-
-HISTORY_ERRORS = _error_responses(HistoryErrorSerializer, {
-    400: "A malformed request, e.g. more query parameters than the server accepts.",
-    401: '`{"error": "Unauthorized"}`',
-    403: '`{"error": "Forbidden"}`',
-    404: '`{"error": "Product not found"}`: no variant has this id.',
-    422: "A bad or unknown query parameter, named in `details`.",
-    429: '`{"error": "Too many requests", "details": {"retry_after": N}}` and a Retry-After header.',
-    500: '`{"error": "Internal server error"}`',
-})
-
 
 def variant_pk(raw: str) -> int:
     """The path's variant id; anything that is not one is simply not found."""

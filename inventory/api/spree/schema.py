@@ -1,13 +1,18 @@
-"""OpenAPI descriptions for the Spree views: wrapped bodies, index envelopes and Spree's error bodies."""
+"""OpenAPI descriptions for the Spree views: wrapped bodies, index envelopes and Spree's error bodies.
+
+config/urls.py mounts the Spree routes twice, under /api/v1/ and under /api/, and both serve the same views:
+each operation is documented once, under /api/v1/ (the contract's spelling)."""
 
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
+from inventory.api import schema as shared
 from inventory.api.spree import serializers as s
+
+DOCUMENTED_MOUNT = "/api/v1/"
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -24,14 +29,19 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         ]
 
 
-class SpreeAutoSchema(AutoSchema):
-    """Index and show share a method (GET) and a path prefix: name the index operations `..._list`."""
+class SpreeAutoSchema(shared.FamilyAutoSchema):
+    """Leaves the /api/ alias mount out. Index and show share a method (GET) and a path prefix: name the index
+    operations `..._list`."""
+
+    def is_excluded(self) -> bool:
+        return super().is_excluded() or not self.path.startswith(DOCUMENTED_MOUNT)
 
     def get_operation_id(self) -> str:
         operation_id = super().get_operation_id()
         if self.method == "GET" and not self.path.rstrip("/").endswith("}") and operation_id.endswith("_retrieve"):
             operation_id = operation_id.removesuffix("_retrieve") + "_list"
         return operation_id
+
 
 PAGE = OpenApiParameter("page", int, description="Page number, from 1 (default 1). Past the last page: empty.")
 PER_PAGE = OpenApiParameter("per_page", int, description="Items per page (default 25; above 100 is served as 100).")
@@ -57,15 +67,16 @@ def q_parameter(example: str) -> OpenApiParameter:
 
 
 def _errors(*codes: int) -> dict:
+    """The operation's own error statuses, and those any request may get (400, 429, 503)."""
     out = {}
     for code in codes:
         if code == 422:
             out[code] = OpenApiResponse(s.SpreeInvalidSerializer, description="Invalid resource or parameter.")
-        elif code == 400:
-            out[code] = OpenApiResponse(s.SpreeErrorSerializer, description="The body is not valid JSON.")
         else:
             out[code] = OpenApiResponse(s.SpreeErrorSerializer)
-    out[429] = OpenApiResponse(s.SpreeThrottledSerializer, description="Too many requests (see Retry-After).")
+    out[400] = OpenApiResponse(s.SpreeErrorSerializer, description=shared.MALFORMED)
+    out[429] = OpenApiResponse(s.SpreeThrottledSerializer, description=shared.THROTTLED)
+    out[503] = OpenApiResponse(s.SpreeErrorSerializer, description=shared.UNAVAILABLE)
     return out
 
 
@@ -84,12 +95,12 @@ def show(tag: str, item, *extra_params: OpenApiParameter):
 
 def create(tag: str, body, item, *extra_params: OpenApiParameter):
     return extend_schema(tags=[tag], request=body, parameters=list(extra_params),
-                         responses={201: item, **_errors(400, 401, 403, 404, 422)})
+                         responses={201: item, **_errors(401, 403, 404, 422)})
 
 
 def update(tag: str, body, item, *extra_params: OpenApiParameter):
     return extend_schema(tags=[tag], request=body, parameters=list(extra_params),
-                         responses={200: item, **_errors(400, 401, 403, 404, 422)})
+                         responses={200: item, **_errors(401, 403, 404, 422)})
 
 
 def destroy(tag: str):

@@ -1,5 +1,5 @@
 """Spree v1 routes. config/urls.py mounts this module twice: under /api/v1/ (namespace "spree-v1") and
-under /api/ (namespace "spree").
+under /api/ (namespace "spree"); the OpenAPI schema lists the /api/v1/ routes only (see schema.py).
 
 Spree clients send paths without a trailing slash; both spellings are served (never a redirect, which
 a client would follow with a GET). Only the slash-less one is in the OpenAPI schema. Anything else

@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework.fields import empty
 from rest_framework.parsers import JSONParser
@@ -20,8 +20,10 @@ from rest_framework.views import APIView
 
 from inventory import services
 from inventory.api.common import FamilyErrorsMixin, InvalidParameter, idempotent, int_param
+from inventory.api.schema import FamilyAutoSchema
 from inventory.api.warehouse import serializers as s
 from inventory.api.warehouse.errors import InvalidRequest, family_field_names, handler, validated
+from inventory.api.warehouse.schema import IDEMPOTENCY, errors, query
 from inventory.models import Action, Allocation, StockLocation, StockMovement, Variant
 from inventory.reports import analytics
 from inventory.services.allocations import allocate, fulfil, release
@@ -42,6 +44,7 @@ RECORDED_AS = {"in": (Action.RECEIVED, 1), "out": (Action.SOLD, -1), "adjustment
 class WarehouseView(FamilyErrorsMixin, APIView):
     error_handler = staticmethod(handler)
     parser_classes = [JSONParser]
+    schema = FamilyAutoSchema()
 
 
 # --- query parameters -----------------------------------------------------------------------------
@@ -115,29 +118,12 @@ def allocation_queryset() -> QuerySet[Allocation]:
                                              "created_by")
 
 
-# --- schema helpers -------------------------------------------------------------------------------
-
-ERROR = s.ErrorSerializer
-
-
-def errors(*statuses: int) -> dict:
-    text = {400: "Body is not valid JSON.", 401: "Missing or invalid API key.", 403: "Role too low.",
-            404: "Not found.", 422: "Invalid input or refused by the ledger; nothing written.",
-            429: "Throttled; see Retry-After."}
-    return {code: OpenApiResponse(ERROR, description=text[code]) for code in (401, 429, *statuses)}
-
-
-def query(name: str, kind=OpenApiTypes.INT, description: str = "", **kwargs) -> OpenApiParameter:
-    return OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=description, **kwargs)
-
+# --- schema helpers (the rest are in schema.py) ---------------------------------------------------
 
 PAGE_PARAMS = [
     query("page", description="1-based page (default 1)."),
     query("limit", description=f"Rows per page (default {DEFAULT_LIMIT}, capped at {MAX_LIMIT})."),
 ]
-IDEMPOTENCY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-                               description="Repeat a POST safely: the same key and body return the first "
-                                           "answer and write nothing more (24 hours, per user).")
 
 
 # --- inventory levels -----------------------------------------------------------------------------
@@ -233,7 +219,7 @@ class MovementsView(WarehouseView):
                     "missing at the warehouse is created.",
         parameters=[IDEMPOTENCY],
         request=s.MovementInputSerializer,
-        responses={201: s.envelope("WarehouseMovementCreated", s.MovementSerializer()), **errors(400, 403, 422)},
+        responses={201: s.envelope("WarehouseMovementCreated", s.MovementSerializer()), **errors(403, 422)},
         tags=["warehouse"],
     )
     def post(self, request):
@@ -306,7 +292,7 @@ class AdjustmentsView(WarehouseView):
         parameters=[IDEMPOTENCY],
         request=s.AdjustmentsInputSerializer,
         responses={201: s.envelope("WarehouseAdjustmentsCreated", s.AdjustmentBatchSerializer()),
-                   **errors(400, 403, 422)},
+                   **errors(403, 422)},
         tags=["warehouse"],
     )
     def post(self, request):
@@ -396,7 +382,7 @@ class AllocationsView(WarehouseView):
         parameters=[IDEMPOTENCY],
         request=s.AllocationInputSerializer,
         responses={201: s.envelope("WarehouseAllocationCreated", s.AllocationSerializer()),
-                   **errors(400, 403, 422)},
+                   **errors(403, 422)},
         tags=["warehouse"],
     )
     def post(self, request):

@@ -180,7 +180,7 @@ def test_schema_describes_the_feed(schema):
                            "updated_at_min", "updated_at_max", "limit", "page"}
     assert params["ids"]["schema"]["type"] == "array"
     assert params["limit"]["schema"]["default"] == 50
-    assert set(operation["responses"]) == {"200", "400", "401", "403", "422", "429", "500"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "422", "429", "500", "503"}
     row = schema["components"]["schemas"]["FeedMovement"]["properties"]
     assert row["value_in_stock_after"]["type"] == "number"
     assert "quantity_change" in row

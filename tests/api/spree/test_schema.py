@@ -27,23 +27,38 @@ def test_schema_generates_without_warnings_for_spree_views(schema):
     validate_schema(generated)
 
 
-def test_every_contract_route_is_described(schema):
+def test_every_contract_route_is_described_once(schema):
     paths = schema[0]["paths"]
-    for prefix in ("/api/v1", "/api"):
-        assert set(paths[f"{prefix}/products"]) == {"get", "post"}
-        assert set(paths[f"{prefix}/products/{{product_id}}"]) == {"get", "put", "patch", "delete"}
-        assert set(paths[f"{prefix}/products/{{product_id}}/variants"]) == {"get", "post"}
-        assert set(paths[f"{prefix}/variants/{{variant_id}}"]) == {"get", "put", "patch", "delete"}
-        assert set(paths[f"{prefix}/stock_locations"]) == {"get", "post"}
-        assert set(paths[f"{prefix}/stock_locations/{{location_id}}"]) == {"get", "put", "patch", "delete"}
-        items = f"{prefix}/stock_locations/{{location_id}}/stock_items"
-        assert set(paths[items]) == {"get", "post"}
-        assert set(paths[items + "/{item_id}"]) == {"get", "put", "patch", "delete"}
-        movements = f"{prefix}/stock_locations/{{location_id}}/stock_movements"
-        assert set(paths[movements]) == {"get", "post"}
-        assert set(paths[movements + "/{movement_id}"]) == {"get", "put", "patch", "delete"}
-        assert set(paths[f"{prefix}/stock_locations/{{location_id}}/stock_movement/{{movement_id}}"]) == {"delete"}
+    prefix = "/api/v1"
+    assert set(paths[f"{prefix}/products"]) == {"get", "post"}
+    assert set(paths[f"{prefix}/products/{{product_id}}"]) == {"get", "put", "patch", "delete"}
+    assert set(paths[f"{prefix}/products/{{product_id}}/variants"]) == {"get", "post"}
+    assert set(paths[f"{prefix}/variants/{{variant_id}}"]) == {"get", "put", "patch", "delete"}
+    assert set(paths[f"{prefix}/stock_locations"]) == {"get", "post"}
+    assert set(paths[f"{prefix}/stock_locations/{{location_id}}"]) == {"get", "put", "patch", "delete"}
+    items = f"{prefix}/stock_locations/{{location_id}}/stock_items"
+    assert set(paths[items]) == {"get", "post"}
+    assert set(paths[items + "/{item_id}"]) == {"get", "put", "patch", "delete"}
+    movements = f"{prefix}/stock_locations/{{location_id}}/stock_movements"
+    assert set(paths[movements]) == {"get", "post"}
+    assert set(paths[movements + "/{movement_id}"]) == {"get", "put", "patch", "delete"}
+    assert set(paths[f"{prefix}/stock_locations/{{location_id}}/stock_movement/{{movement_id}}"]) == {"delete"}
     assert not any(p.endswith("/") and "stock_" in p for p in paths)  # the slash spellings stay out
+    # The /api/ mount serves the same views (tests/robustness/test_schemathesis.py checks that): not listed twice.
+    assert [p for p in paths if not p.startswith("/api/v1/")] == []
+    operation_ids = [op["operationId"] for ops in paths.values() for op in ops.values() if "operationId" in op]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+def test_every_operation_documents_the_answers_any_request_may_get(schema):
+    """400 (a request that can't be parsed, e.g. too many query parameters), 429 and 503 with Retry-After."""
+    operations = [(path, op) for path, ops in schema[0]["paths"].items() for op in ops.values() if "responses" in op]
+    assert operations
+    for path, operation in operations:
+        responses = operation["responses"]
+        assert {"400", "429", "503"} <= set(responses), (path, operation["operationId"])
+        for code in ("429", "503"):
+            assert responses[code]["headers"]["Retry-After"]["required"] is True, (path, code)
 
 
 def test_bodies_and_envelopes_are_described_truthfully(schema):
