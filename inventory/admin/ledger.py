@@ -63,7 +63,7 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
     list_display = ("id", "movement_date", "sku", "location", "action", "quantity", "balance_after",
                     "value_per_unit", "total_cost", "value_in_stock_after", "caused_by_order_no", "created_by")
     list_display_links = ("id", "movement_date")
-    list_filter = ("action", "stock_item__stock_location", "movement_date", "created_at")
+    list_filter = ("action", "stock_location", "movement_date", "created_at")
     list_select_related = (*ITEM_JOINS, "created_by")
     search_fields = ("stock_item__variant__sku", "stock_item__variant__product__name",
                      "stock_item__stock_location__code", "caused_by_order_no", "=resource_id", "=transfer__number")

@@ -123,7 +123,7 @@ def movement_sums_by_day(days: DayRange, *, location_id: int | None = None) -> d
     GROUP BY, the same on PostgreSQL and SQLite, adds them up."""
     movements = StockMovement.objects.all()
     if location_id is not None:
-        movements = movements.filter(stock_item__stock_location_id=location_id)
+        movements = movements.filter(stock_location_id=location_id)
     rows = (
         _in_range(movements, days)
         .order_by()

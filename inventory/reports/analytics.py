@@ -97,7 +97,7 @@ def overview(*, location_id: int | None = None) -> dict:
 def _movements(window: Window, location_id: int | None) -> QuerySet[StockMovement]:
     movements = StockMovement.objects.filter(movement_date__gte=window.start, movement_date__lte=window.end)
     if location_id is not None:
-        movements = movements.filter(stock_item__stock_location_id=location_id)
+        movements = movements.filter(stock_location_id=location_id)
     return movements
 
 

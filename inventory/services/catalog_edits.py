@@ -119,7 +119,7 @@ def delete_location(location: StockLocation) -> None:
     ledger, audits, transfers and allocations must keep pointing at it."""
     items = StockItem.objects.filter(stock_location=location)
     if (
-        StockMovement.objects.filter(stock_item__stock_location=location).exists()
+        StockMovement.objects.filter(stock_location=location).exists()
         or MovementAudit.objects.filter(stock_item__stock_location=location).exists()
         or Allocation.objects.filter(stock_item__stock_location=location).exists()
         or StockTransfer.objects.filter(source_location=location).exists()

@@ -145,6 +145,7 @@ def post_movement(
 
     movement = StockMovement(
         stock_item=item,
+        stock_location_id=item.stock_location_id,
         quantity=quantity,
         action=action,
         movement_date=requested_date,
@@ -318,6 +319,7 @@ def post_many(entries: Sequence[NewMovement], *, user=None) -> list[StockMovemen
         last_date, last_rank = tails[item.pk]
         movement = StockMovement(
             stock_item=item,
+            stock_location_id=item.stock_location_id,
             quantity=entry.quantity,
             action=entry.action,
             movement_date=max(now, last_date) if last_date else now,

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
 from inventory.api.common import int_param
 
@@ -40,15 +40,38 @@ class Page:
         }
 
 
-def paginate(request, queryset: QuerySet, prepare: Callable[[list], None] | None = None) -> Page:
+def paginate(request, queryset: QuerySet, prepare: Callable[[list], None] | None = None, *,
+             rows: QuerySet | None = None) -> Page:
     """One page of `queryset` (two queries: the count and the rows). `per_page` above the maximum is
-    served as the maximum (the envelope says so); zero, negative or non-numeric values are a 422."""
+    served as the maximum (the envelope says so); zero, negative or non-numeric values are a 422.
+
+    With `rows` (the same model, carrying the joins and annotations a page needs), the page is a deferred
+    join: `queryset` only picks the page's ids, so the rows skipped by the offset are index entries, not
+    joined rows."""
     page = int_param(request, "page", default=1, minimum=1, maximum=MAX_PAGE)
     per_page = int_param(request, "per_page", default=DEFAULT_PER_PAGE, minimum=1, maximum=MAX_PER_PAGE,
                          clamp=True)
     total = queryset.count()
     offset = (page - 1) * per_page
-    items = list(queryset[offset : offset + per_page]) if offset < total else []
+    if offset >= total:
+        items = []
+    elif rows is None:
+        items = list(queryset[offset : offset + per_page])
+    else:
+        items = list(deferred_page(queryset, rows, offset, per_page))
     if prepare is not None and items:
         prepare(items)
     return Page(items=items, total_count=total, current_page=page, per_page=per_page)
+
+
+def deferred_page(queryset: QuerySet, rows: QuerySet, offset: int, limit: int) -> QuerySet:
+    """`queryset[offset:offset + limit]` read from `rows`, in one query: the ids of the slice in a subquery
+    (`id IN (SELECT id ... ORDER BY ... LIMIT ... OFFSET ...)`), then only those rows, in the same order.
+
+    The order must end on a unique key (the searches always end on id), or the two halves could disagree
+    on ties. Not for DISTINCT querysets (their ids subquery would need the ordering columns too)."""
+    if queryset.query.distinct:
+        raise ValueError("deferred_page cannot page a DISTINCT queryset")
+    order = queryset.query.order_by or queryset.model._meta.ordering
+    ids = queryset.order_by(*order).values("pk")[offset : offset + limit]
+    return rows.filter(pk__in=Subquery(ids)).order_by(*order)

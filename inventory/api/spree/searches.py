@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inventory.models import Product, StockItem, StockLocation, StockMovement, Variant
-from inventory.search.ransack import STR, Field, Relation, Searchable, model_fields
+from inventory.search.ransack import INT, STR, Field, Relation, Searchable, model_fields
 
 PRODUCT_FIELDS = model_fields(Product, "id", "name", "slug", "description", "created_at", "updated_at",
                               "deleted_at")
@@ -36,9 +36,13 @@ STOCK_ITEMS = Searchable(
 )
 
 STOCK_MOVEMENTS = Searchable(
-    fields=model_fields(StockMovement, "id", "quantity", "action", "stock_item_id", "movement_date", "balance_after",
-                        "resource_type", "resource_id", "caused_by_order_no", "caused_by_resource_id", "notes",
-                        "created_at", "updated_at"),
+    fields={
+        **model_fields(StockMovement, "id", "quantity", "action", "stock_item_id", "movement_date", "balance_after",
+                       "resource_type", "resource_id", "caused_by_order_no", "caused_by_resource_id", "notes",
+                       "created_at", "updated_at"),
+        # The item's location is also the movement's own column: searched there, without the join.
+        "stock_item_stock_location_id": Field(INT, lookup="stock_location_id"),
+    },
     relations={"stock_item": Relation("stock_item", STOCK_ITEMS)},
     default_order=("-movement_date", "-id"),
 )

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
@@ -100,6 +101,23 @@ def attach_stock_totals(variants) -> None:
     totals = {row["variant_id"]: (row["total"] or 0, row["backorderable"] > 0) for row in rows}
     for variant in variants:
         variant.stock_total, variant.stock_backorderable = totals.get(variant.pk, (0, False))
+
+
+def stock_totals_annotations(variant: str) -> dict:
+    """`attach_stock_totals` as subqueries of a row query, for rows that reach a variant through the
+    relation path `variant` (e.g. "stock_item__variant"): the page then costs no query for them.
+    `take_stock_totals` moves the figures onto the variants."""
+    items = StockItem.objects.filter(variant_id=OuterRef(f"{variant}_id")).order_by()
+    return {
+        "variant_stock_total": Coalesce(
+            Subquery(items.values("variant_id").annotate(total=Sum("count_on_hand")).values("total")), 0),
+        "variant_stock_backorderable": Exists(items.filter(backorderable=True)),
+    }
+
+
+def take_stock_totals(row, variant: Variant) -> None:
+    """Set what `attach_stock_totals` would on `variant`, from `row`'s `stock_totals_annotations`."""
+    variant.stock_total, variant.stock_backorderable = row.variant_stock_total, row.variant_stock_backorderable
 
 
 def _totals(variant: Variant) -> tuple[int, bool]:

@@ -196,7 +196,7 @@ class MovementsView(WarehouseView):
     def get(self, request):
         movements = movement_queryset()
         if (location_id := id_param(request, "warehouse_id", StockLocation, "warehouse")) is not None:
-            movements = movements.filter(stock_item__stock_location_id=location_id)
+            movements = movements.filter(stock_location_id=location_id)
         if (variant_id := id_param(request, "product_id", Variant, "product")) is not None:
             movements = movements.filter(stock_item__variant_id=variant_id)
         conditions = [_movement_type_filter(request), date_bound(request, "start_date", upper=False),

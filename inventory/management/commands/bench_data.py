@@ -39,7 +39,7 @@ MOVEMENT_COLUMNS = [
     "id", "stock_item_id", "quantity", "action", "movement_date", "value_per_unit", "unit_cost_fixed",
     "total_cost", "balance_after", "value_in_stock_after", "average_cost_after", "rank", "resource_type",
     "resource_id", "caused_by_order_no", "caused_by_resource_id", "notes", "transfer_id", "source_movement_id",
-    "created_by_id", "created_at", "updated_at",
+    "created_by_id", "created_at", "updated_at", "stock_location_id",
 ]
 LAYER_COLUMNS = ["id", "stock_item_id", "movement_id", "unit_cost", "quantity_received", "quantity_remaining",
                  "created_at"]
@@ -268,7 +268,8 @@ class Command(BaseCommand):
                 movements.write(
                     f"{mid}\t{item_id0 + i}\t{q}\t{action}\t{at}\t{value}\t{fixed}\t{cents(abs(q) * c)}\t{b}\t"
                     f"{cents(b * c)}\t{value}\t{rank[i]}\t{resource_type}\t{randint(1, 500_000)}\t{order_no}\t"
-                    f"{randint(1, 2_000_000)}\t\t\\N\t\\N\t\\N\t{created}\t{created}\n"
+                    f"{randint(1, 2_000_000)}\t\t\\N\t\\N\t\\N\t{created}\t{created}\t"
+                    f"{location_id0 + i % n_locations}\n"
                 )
             copy_rows(cursor, table_m, MOVEMENT_COLUMNS, movements.getvalue())
             copy_rows(cursor, table_c, CONSUMPTION_COLUMNS, consumptions.getvalue())
