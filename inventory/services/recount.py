@@ -389,7 +389,8 @@ def _window(ids: Sequence[int]) -> tuple[str, list[int]]:
 
 
 def _detect(ids: Sequence[int], location_code: str) -> list[Drift]:
-    """The drifted items among `ids` (all at one location)."""
+    """The drifted items among `ids` (all at one location): the exact pass. The checksums are run again
+    on these items for the problems only they know of (see `_checksums`)."""
     n = _names()
     window, params = _window(ids)
     # The value comparisons stay in SQL so that both sides are read with the same column type; the

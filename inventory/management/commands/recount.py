@@ -43,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--location", metavar="CODE", help="only this stock location (its code)")
         parser.add_argument("--deep", action="store_true",
                             help="check every movement of every item in ledger order (a window per item), not only "
-                                 "the items whose checksums fail; also finds ranks out of (date, id) order")
+                                 "the items whose checksums fail: also finds wrong value figures in older movements, "
+                                 "wrong cost layers and ranks out of (date, id) order")
         parser.add_argument("--fix", action="store_true",
                             help="repair drifted items: counts, balance_after/rank, valuation and cost layers")
         parser.add_argument("--dry-run", action="store_true", help="detect and report only; never write")
