@@ -260,8 +260,11 @@ def _row_value_fails(m: str) -> str:
 
 
 def _checksums() -> list[Checksum]:
-    """The checks of the aggregate pass. Add a per-item check of the movements here (e.g. that every
-    movement's location is its item's): an aggregate over `m` and the condition under which it fails.
+    """The checks of the aggregate pass. Add a per-item check of the movements here: aggregates over `m`
+    and the condition under which the item fails, e.g. that every movement is at its item's location:
+    `Checksum("location", "c.min_location <> si.stock_location_id OR c.max_location <> si.stock_location_id",
+    ("MIN(m.stock_location_id) AS min_location", "MAX(m.stock_location_id) AS max_location"))`. A problem
+    name the exact pass does not know is reported as is, by default and under --deep.
 
     Each per-row expression costs on every movement, and the pass must stay within 1.5x a bare GROUP BY
     on PostgreSQL. Integer aggregates are nearly free; any numeric (Decimal) arithmetic per row is not
