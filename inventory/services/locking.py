@@ -20,7 +20,8 @@ def lock_items(item_ids: Iterable[int]) -> dict[int, StockItem]:
     ids = sorted(set(item_ids))
     items = (
         StockItem.objects.select_for_update(of=("self",))
-        .select_related("variant", "stock_location")
+        # The product too: the APIs render the new movement from the locked item without re-reading it.
+        .select_related("variant__product", "stock_location")
         .filter(pk__in=ids)
         .order_by("pk")
     )

@@ -17,7 +17,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from inventory.models import ACTION_SIGN, Action, CostLayer, LayerConsumption, MovementAudit, StockItem, StockMovement
-from inventory.services.errors import InsufficientStock, InvalidMovement, MovementLocked
+from inventory.services.errors import InsufficientStock, InvalidMovement, LocationMismatch, MovementLocked
 from inventory.services.locking import lock_item, lock_item_and_transfer_peers
 from inventory.services.valuation import (
     ITEM_FIGURES,
@@ -96,6 +96,16 @@ def validate_movement_date(movement_date: datetime | None) -> datetime | None:
     if movement_date > timezone.now() + FUTURE_TOLERANCE:
         raise InvalidMovement("Movement date can't be in the future.", field="movement_date")
     return movement_date
+
+
+def item_location_problem(item_id: int, item_location_id: int | None, location_id: int) -> str | None:
+    """Why stock item `item_id` (at `item_location_id`, None when it does not exist) can't take a
+    movement at stock location `location_id`; None when it can."""
+    if item_location_id is None:
+        return f"Stock item {item_id} does not exist."
+    if item_location_id != location_id:
+        return f"Stock item {item_id} does not belong to stock location {location_id}."
+    return None
 
 
 def _check_balance(item: StockItem, new_balance: int) -> None:
@@ -196,15 +206,30 @@ def record_movement(
     value_per_unit: Decimal | str | None = None,
     cause: Cause = NO_CAUSE,
     notes: str = "",
+    location: int | None = None,
 ) -> StockMovement:
-    """Record one movement of `quantity` (signed) on a stock item, in its own transaction."""
-    validate_quantity(quantity, action)
-    if action in (Action.TRANSFERRED_IN, Action.TRANSFERRED_OUT):
-        raise InvalidMovement("Transfers move stock between two locations; use a transfer.", field="action")
+    """Record one movement of `quantity` (signed) on a stock item, in its own transaction.
+
+    With `location` (a stock location id) the item must exist and belong to it, else LocationMismatch:
+    checked under the item's lock, which spares the caller a SELECT of its own.
+    """
+    item_id = _item_id(stock_item)
     with transaction.atomic():
         # A dated movement may be backdated, and its repost may flow through transfers (see locking).
         lock = lock_item_and_transfer_peers if movement_date is not None else lock_item
-        item = lock(_item_id(stock_item))
+        try:
+            item = lock(item_id)
+        except StockItem.DoesNotExist:
+            if location is None:
+                raise
+            item = None
+        if location is not None and (problem := item_location_problem(
+                item_id, item.stock_location_id if item else None, location)):
+            raise LocationMismatch(problem)
+        # Validated after the lock so that a wrong item is reported first, as the APIs always did.
+        validate_quantity(quantity, action)
+        if action in (Action.TRANSFERRED_IN, Action.TRANSFERRED_OUT):
+            raise InvalidMovement("Transfers move stock between two locations; use a transfer.", field="action")
         # A counted movement stamps last_counted_at itself (see post_movement).
         return post_movement(item, quantity, action, user=user, movement_date=movement_date,
                              value_per_unit=value_per_unit, cause=cause, notes=notes)

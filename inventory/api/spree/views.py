@@ -433,8 +433,14 @@ class StockMovementListView(SpreeView):
         return idempotent(request, f"spree:stock_movements:{location.pk}", lambda: self._create(request, location))
 
     def _create(self, request, location) -> Response:
-        data = s.validated(s.SpreeStockMovementCreateSerializer, s.unwrap(request.data, "stock_movement"),
-                           location=location)
+        body = s.unwrap(request.data, "stock_movement")
+        # The item's location is checked by the service under the item's lock (one SELECT less); only a
+        # body refused anyway is validated again with the item looked up, so it lists every error.
+        serializer = s.SpreeStockMovementCreateSerializer(data=body, context={"location": location,
+                                                                              "check_item": False})
+        if not serializer.is_valid():
+            s.validated(s.SpreeStockMovementCreateSerializer, body, location=location)
+        data = serializer.validated_data
         movement = services.record_movement(
             data["stock_item_id"],
             data["quantity"],
@@ -444,8 +450,11 @@ class StockMovementListView(SpreeView):
             value_per_unit=data.get("value_per_unit"),
             cause=Cause(**{f: data.get(f, "") for f in s.CAUSE_FIELDS}),
             notes=data.get("notes", ""),
+            location=location.pk,
         )
-        return Response(render_movement(movement.pk), status=status.HTTP_201_CREATED)
+        # The movement holds its locked item with variant, product and location: no re-read.
+        prepare_movements([movement])
+        return Response(s.SpreeStockMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
 
 class StockMovementDetailView(SpreeView):
