@@ -6,6 +6,7 @@ DEBUG          "1"/"true" turns on debug (default off)
 ALLOWED_HOSTS  comma list (default: localhost names)
 STOCKROOM_VALUATION      fifo | average (default fifo)
 STOCKROOM_THROTTLE_RATE  requests per key, e.g. "1200/min" (default)
+STOCKROOM_API_KEY_CACHE_SECONDS  API key lookups cached this long per process (default 5; 0 off)
 """
 
 import os
@@ -164,6 +165,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# API key lookups are cached per process for this many seconds (0: off); see accounts.models.
+STOCKROOM_API_KEY_CACHE_SECONDS = int(os.environ.get("STOCKROOM_API_KEY_CACHE_SECONDS", "5"))
 
 STOCKROOM_VALUATION = os.environ.get("STOCKROOM_VALUATION", "fifo").strip().lower()
 if STOCKROOM_VALUATION not in {"fifo", "average"}:
