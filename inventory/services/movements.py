@@ -332,7 +332,7 @@ def record_movement(
         # A dated movement may be backdated, and its repost may flow through transfers (see locking).
         lock = lock_item_and_transfer_peers if movement_date is not None else lock_item
         try:
-            item = lock(item_id)
+            item = lock(item_id, with_product=True)  # the APIs render the movement from it
         except StockItem.DoesNotExist:
             if location is None:
                 raise
