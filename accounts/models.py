@@ -185,7 +185,9 @@ class ApiKey(models.Model):
         # Writing last_used on every request would make every read a write; a minute's precision is plenty.
         now = timezone.now()
         if self.last_used is None or now - self.last_used > LAST_USED_GRANULARITY:
-            ApiKey.objects.filter(pk=self.pk).update(last_used=now)
+            # ApiKeyQuerySet.update would read the hash this key already holds.
+            super(ApiKeyQuerySet, ApiKey.objects.filter(pk=self.pk)).update(last_used=now)
+            forget_keys([self.hashed_key])
             self.last_used = now
 
     def _cache_entry(self) -> tuple[tuple, tuple]:

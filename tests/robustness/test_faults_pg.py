@@ -272,12 +272,17 @@ def test_statement_timeout_on_a_movement_write_writes_nothing(stocked):
     assert_ledger_consistent()
 
 
+def spree_receipt(stocked) -> tuple[APIClient, str, dict]:
+    """A manager's client, the Spree movements URL of MAIN and the body of a receipt of 5 on its item."""
+    url = f"/api/v1/stock_locations/{stocked['main'].pk}/stock_movements"
+    body = {"stock_movement": {"stock_item_id": stocked["source"].pk, "quantity": 5, "action": "received"}}
+    return api_client(Role.MANAGER), url, body
+
+
 @requires_postgres
 def test_statement_timeout_through_the_spree_api_is_a_503_in_the_spree_envelope(stocked):
     item = stocked["source"]
-    client = api_client(Role.MANAGER)
-    url = f"/api/v1/stock_locations/{stocked['main'].pk}/stock_movements"
-    body = {"stock_movement": {"stock_item_id": item.pk, "quantity": 5, "action": "received"}}
+    client, url, body = spree_receipt(stocked)
     before = ledger_snapshot()
     raw = raw_connection()
     try:
@@ -338,9 +343,7 @@ def test_management_commands_run_without_the_timeouts():
 def test_a_post_behind_a_held_row_lock_is_a_503_after_the_lock_timeout(stocked):
     """The lock timeout comes from the connection's OPTIONS (DB_LOCK_TIMEOUT_MS), made small here."""
     item = stocked["source"]
-    client = api_client(Role.MANAGER)
-    url = f"/api/v1/stock_locations/{stocked['main'].pk}/stock_movements"
-    body = {"stock_movement": {"stock_item_id": item.pk, "quantity": 5, "action": "received"}}
+    client, url, body = spree_receipt(stocked)
     client.get(f"/api/v1/stock_locations/{stocked['main'].pk}")  # authenticated once: the key is cached
     before = ledger_snapshot()
     options = connection.settings_dict.setdefault("OPTIONS", {})
