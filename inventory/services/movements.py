@@ -157,6 +157,8 @@ def ledger_tails(item_ids: Iterable[int]) -> dict[int, tuple[datetime | None, in
     Read after the caller's lock statement, so it sees every movement committed before the lock."""
     ids = sorted(set(item_ids))
     tails: dict[int, tuple[datetime | None, int]] = {pk: (None, 0) for pk in ids}
+    if not ids:
+        return tails
     quote = connection.ops.quote_name
     movements, items = quote(StockMovement._meta.db_table), quote(StockItem._meta.db_table)
     sql = (f"SELECT id, stock_item_id, movement_date, {quote('rank')} FROM {movements} WHERE id IN ("
@@ -172,6 +174,8 @@ def open_layers(item_ids: Iterable[int]) -> dict[int, list[CostLayer]]:
     """Each item's cost layers with units left (or short), oldest first."""
     ids = sorted(set(item_ids))
     layers: dict[int, list[CostLayer]] = {pk: [] for pk in ids}
+    if not ids:
+        return layers
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in CostLayer._meta.concrete_fields)
     sql = (f"SELECT {columns} FROM {quote(CostLayer._meta.db_table)}"
