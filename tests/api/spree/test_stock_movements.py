@@ -159,9 +159,9 @@ def test_created_movement_renders_as_its_show(manager_client, main, item, foreig
 
 def test_a_post_costs_a_fixed_number_of_statements(manager_client, main, item, django_assert_max_num_queries):
     post_movement(manager_client, main, {"quantity": 1, "stock_item_id": item.pk})  # the API key is now cached
-    # location; lock; newest movement; open layers; movement; layer; consumption; item; variant totals
-    # (and BEGIN/COMMIT where the backend logs them)
-    with django_assert_max_num_queries(11):
+    # lock (the location is read only to refuse); newest movement; open layers; movement; layer;
+    # consumption; item; variant totals (and BEGIN/COMMIT where the backend logs them)
+    with django_assert_max_num_queries(10):
         response = post_movement(manager_client, main, {"quantity": -1, "stock_item_id": item.pk, "action": "sold"})
     assert response.status_code == 201
 
@@ -290,6 +290,23 @@ def test_unknown_location_is_a_404(manager_client, item):
                                    {"stock_movement": {"quantity": 1, "stock_item_id": item.pk}}, format="json")
     assert response.status_code == 404
     assert response.json() == {"error": "The resource you were looking for could not be found."}
+
+
+@pytest.mark.parametrize("fields", [{"quantity": 0}, {"quantity": 1, "stock_item_id": 999999}, {"quantity": 1}],
+                         ids=["bad-body", "unknown-item", "good-body"])
+@pytest.mark.parametrize("idempotency_key", [None, "unknown-location"])
+def test_unknown_location_is_a_404_whatever_else_is_wrong(manager_client, main, item, fields, idempotency_key):
+    fields = {"stock_item_id": item.pk, **fields}
+    extra = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    before = counts()
+    response = manager_client.post(f"{API}/stock_locations/{10**30}/stock_movements", {"stock_movement": fields},
+                                   format="json", **extra)
+    assert (response.status_code, response.json()) == (404, {"error": "The resource you were looking for could "
+                                                                      "not be found."})
+    response = manager_client.post(f"{API}/stock_locations/999999/stock_movements", {"stock_movement": fields},
+                                   format="json", **extra)
+    assert response.status_code == 404
+    assert counts() == before
 
 
 def test_viewer_reads_but_cannot_record(viewer_client, main, item):
