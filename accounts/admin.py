@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, User, forget_keys, key_hashes
 
 
 @admin.register(User)
@@ -10,6 +10,12 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("role", "is_staff", "is_active")
     fieldsets = (*BaseUserAdmin.fieldsets, ("Stockroom", {"fields": ("role",)}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Stockroom", {"fields": ("role",)}))
+
+    def delete_queryset(self, request, queryset) -> None:
+        # A bulk delete cascades to the keys without User.delete(): drop their cached lookups here.
+        hashes = key_hashes(ApiKey.objects.filter(user__in=queryset))
+        super().delete_queryset(request, queryset)
+        forget_keys(hashes)
 
 
 @admin.register(ApiKey)

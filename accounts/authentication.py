@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from accounts.models import ApiKey
-
-# Writing last_used on every request would make every read a write; a minute's precision is plenty.
-LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 class InvalidApiKey(exceptions.AuthenticationFailed):
@@ -34,13 +28,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = raw_key_from(request)
         if raw is None:
             return None
-        key = ApiKey.lookup(raw)
+        key = ApiKey.for_request(raw)
         if key is None:
             raise InvalidApiKey("Invalid API key.")
-        now = timezone.now()
-        if key.last_used is None or now - key.last_used > LAST_USED_GRANULARITY:
-            ApiKey.objects.filter(pk=key.pk).update(last_used=now)
-            key.last_used = now
         return key.user, key
 
     def authenticate_header(self, request) -> str:

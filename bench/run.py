@@ -31,7 +31,7 @@ from bench.floor import FloorResult, run_floor
 from bench.load import Server, WrkResult, ensure_wrk, run_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = Path(tempfile.gettempdir()) / "stockroom-bench"  # wrk item lists, gunicorn log
+WORK_ROOT = Path(tempfile.gettempdir())  # wrk item lists and gunicorn log go in stockroom-bench-<database>
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/stockroom_bench"
 CLIENTS = 16
 
@@ -223,7 +223,9 @@ def bench_writes(scale: Scale, env: dict, url: str, api_key: str, port: int) -> 
     from inventory.models import StockItem
 
     ensure_wrk()
-    WORK.mkdir(parents=True, exist_ok=True)
+    # One directory per bench database, so two benches on one machine never share item lists.
+    work = WORK_ROOT / f"stockroom-bench-{db.database_name(url)}"
+    work.mkdir(parents=True, exist_ok=True)
     # API writes go to items of the big ledger (each with its history); the floor to items of its own,
     # so that its bare rows (no valuation) never touch a ledger recount checks.
     api_items = list(StockItem.objects.filter(stock_location__code__startswith="BENCH-").order_by("pk")
@@ -240,21 +242,25 @@ def bench_writes(scale: Scale, env: dict, url: str, api_key: str, port: int) -> 
     floor_hot, floor_spread = floor_items[:1], floor_items[1:1001]
     floor_slices = [floor_items[n * scale.bulk_rows:(n + 1) * scale.bulk_rows] for n in range(CLIENTS)]
 
-    # Queries behind one single-movement POST, for the report.
+    # Queries behind one single-movement POST, for the report: a request of the steady state, after one
+    # that has read the API key (cached for STOCKROOM_API_KEY_CACHE_SECONDS) and stamped its last use.
     client = Client(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     loc, item, _ = spread[1]
+    client.post(f"/api/v1/stock_locations/{loc}/stock_movements",
+                {"stock_movement": {"stock_item_id": item, "quantity": -1, "action": "sold"}},
+                content_type="application/json")
     status, n_queries, statements = count_queries(
         client, "post", f"/api/v1/stock_locations/{loc}/stock_movements",
         {"stock_movement": {"stock_item_id": item, "quantity": -1, "action": "sold"}})
     post_queries = {"status": status, "count": n_queries, "sql": statements}
 
-    hot_file = write_items_file(WORK / "hot.txt", hot)
-    spread_file = write_items_file(WORK / "spread.txt", spread)
-    bulk_file = write_items_file(WORK / "bulk.txt", bulk)
+    hot_file = write_items_file(work / "hot.txt", hot)
+    spread_file = write_items_file(work / "spread.txt", spread)
+    bulk_file = write_items_file(work / "bulk.txt", bulk)
     seconds = scale.write_seconds
     workers = 2 * (os.cpu_count() or 1)
     scenarios = []
-    with Server(port, workers, env, WORK / "gunicorn.log") as server:
+    with Server(port, workers, env, work / "gunicorn.log") as server:
         log(f"gunicorn up on {server.base} with {workers} workers; warming up")
         run_wrk(server.base, "movement.lua", [api_key, spread_file], seconds=3)
 

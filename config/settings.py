@@ -6,6 +6,9 @@ DEBUG          "1"/"true" turns on debug (default off)
 ALLOWED_HOSTS  comma list (default: localhost names)
 STOCKROOM_VALUATION      fifo | average (default fifo)
 STOCKROOM_THROTTLE_RATE  requests per key, e.g. "1200/min" (default)
+STOCKROOM_API_KEY_CACHE_SECONDS  API key lookups cached this long per process (default 5; 0 off)
+DB_LOCK_TIMEOUT_MS / DB_STATEMENT_TIMEOUT_MS  PostgreSQL timeouts of request-serving processes
+                                               (default 5000 / 30000; 0 off)
 """
 
 import os
@@ -27,13 +30,14 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 DEBUG = env_bool("DEBUG", False)
 
+# `manage.py <command>` other than runserver: a process that serves no requests.
+MANAGEMENT_COMMAND = bool(sys.argv) and sys.argv[0].endswith("manage.py") and sys.argv[1:2] != ["runserver"]
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     # A throwaway key is fine where nothing is served to the world: debug runs, the test suite and
     # management commands. A production server (gunicorn, or runserver without DEBUG) must set one.
-    argv = sys.argv
-    management_command = bool(argv) and argv[0].endswith("manage.py") and argv[1:2] != ["runserver"]
-    if DEBUG or "pytest" in sys.modules or management_command:
+    if DEBUG or "pytest" in sys.modules or MANAGEMENT_COMMAND:
         SECRET_KEY = "insecure-development-key-do-not-use-in-production"
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
@@ -94,9 +98,24 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        # A reused connection is checked (SELECT 1, about 60 us of CPU) at its first query of each
+        # request: a connection PostgreSQL dropped (restart, failover) is replaced unseen instead of
+        # failing that request (503 in the APIs, a 500 page in the admin and dashboard).
         conn_health_checks=True,
     )
 }
+# Milliseconds, 0 = no limit. A request waiting longer for a row lock, or running a statement longer,
+# is cancelled: its transaction rolls back and the APIs answer 503 with Retry-After instead of holding a
+# worker. Only processes that serve requests get them: management commands (migrate, recount,
+# bench_data, apply_count, ...) run and wait as long as their work needs.
+DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
+    timeouts = " ".join(f"-c {name}={ms}" for name, ms in (("lock_timeout", DB_LOCK_TIMEOUT_MS),
+                                                            ("statement_timeout", DB_STATEMENT_TIMEOUT_MS)) if ms > 0)
+    if timeouts:
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} {timeouts}".strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers: take the write lock at BEGIN and wait for it rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -164,6 +183,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# API key lookups are cached per process for this many seconds (0: off); see accounts.models.
+STOCKROOM_API_KEY_CACHE_SECONDS = int(os.environ.get("STOCKROOM_API_KEY_CACHE_SECONDS", "5"))
 
 STOCKROOM_VALUATION = os.environ.get("STOCKROOM_VALUATION", "fifo").strip().lower()
 if STOCKROOM_VALUATION not in {"fifo", "average"}:

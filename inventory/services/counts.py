@@ -11,7 +11,7 @@ reference unique to the count, so the whole count can be found again in every AP
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -138,10 +138,11 @@ def _existing(model, ids: set[int]) -> set[int]:
 
 
 def find_problems(rows: Sequence[CountRow], *, row_label: str = "row",
-                  reported: Iterable[int] = ()) -> list[RowProblem]:
+                  reported: Iterable[int] = (), locations: Collection[int] | None = None) -> list[RowProblem]:
     """Every problem of the rows, with a constant number of queries: unknown variant or location, a counted
     quantity out of range, the same (variant, location) counted twice. A field left None is missing, unless
-    its row is in `reported` (the caller already said what was wrong with it)."""
+    its row is in `reported` (the caller already said what was wrong with it). `locations`: the ids of the
+    rows' locations that exist, when the caller has read them already."""
     problems: list[RowProblem] = []
     reported = set(reported)
     for row in rows:
@@ -152,7 +153,8 @@ def find_problems(rows: Sequence[CountRow], *, row_label: str = "row",
             if value is None:
                 problems.append(RowProblem(row.key, field, "This field is required."))
     variants = _existing(Variant, {r.variant_id for r in rows if r.variant_id is not None})
-    locations = _existing(StockLocation, {r.location_id for r in rows if r.location_id is not None})
+    if locations is None:
+        locations = _existing(StockLocation, {r.location_id for r in rows if r.location_id is not None})
     first_seen: dict[tuple[int, int], int] = {}
     for row in rows:
         if row.variant_id is not None and row.variant_id not in variants:
@@ -195,11 +197,12 @@ def apply_counts(
         raise InvalidMovement("A count needs at least one row.", field="rows")
     with transaction.atomic():
         reported = {p.key for p in known_problems}
-        problems = [*known_problems, *find_problems(rows, row_label=row_label, reported=reported)]
+        locations = StockLocation.objects.in_bulk({r.location_id for r in rows if r.location_id is not None})
+        problems = [*known_problems, *find_problems(rows, row_label=row_label, reported=reported,
+                                                     locations=locations.keys())]
         if problems:
             raise CountRejected(problems, row_label=row_label)
 
-        locations = StockLocation.objects.in_bulk({r.location_id for r in rows})
         wanted: dict[int, list[int]] = {}
         for row in rows:
             wanted.setdefault(row.location_id, []).append(row.variant_id)

@@ -7,17 +7,16 @@ deletion, reposts the item's whole ledger so that rank and running figures stay 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from inventory.models import ACTION_SIGN, Action, CostLayer, LayerConsumption, MovementAudit, StockItem, StockMovement
-from inventory.services.errors import InsufficientStock, InvalidMovement, MovementLocked
+from inventory.services.errors import InsufficientStock, InvalidMovement, LocationMismatch, MovementLocked
 from inventory.services.locking import lock_item, lock_item_and_transfer_peers
 from inventory.services.valuation import (
     ITEM_FIGURES,
@@ -25,7 +24,6 @@ from inventory.services.valuation import (
     Lot,
     repost_with_dependents,
     unit_cost,
-    write_posting,
 )
 
 # Ledger quantities are 32-bit integers; no single movement or balance may come near the limit.
@@ -98,14 +96,94 @@ def validate_movement_date(movement_date: datetime | None) -> datetime | None:
     return movement_date
 
 
-def _check_balance(item: StockItem, new_balance: int) -> None:
+def item_location_problem(item_id: int, item_location_id: int | None, location_id: int) -> str | None:
+    """Why stock item `item_id` (at `item_location_id`, None when it does not exist) can't take a
+    movement at stock location `location_id`; None when it can."""
+    if item_location_id is None:
+        return f"Stock item {item_id} does not exist."
+    if item_location_id != location_id:
+        return f"Stock item {item_id} does not belong to stock location {location_id}."
+    return None
+
+
+def _check_balance(item: StockItem, on_hand: int, quantity: int) -> None:
+    new_balance = on_hand + quantity
     if abs(new_balance) > MAX_QUANTITY * 2:
         raise InvalidMovement("The resulting stock level is out of range.", field="quantity")
     if new_balance < 0 and not item.backorderable:
         raise InsufficientStock(
-            f"Only {item.count_on_hand} of {item.variant.sku} on hand at {item.stock_location.code}; "
+            f"Only {on_hand} of {item.variant.sku} on hand at {item.stock_location.code}; "
             f"the item is not backorderable."
         )
+
+
+@dataclass(frozen=True)
+class NewMovement:
+    """One movement to append on an item the caller's transaction has locked (`post_many`)."""
+
+    item: StockItem
+    quantity: int
+    action: str
+    cause: Cause = NO_CAUSE
+    notes: str = ""
+    # Set by post_movement only: a validated unit cost, a movement date at or after the item's newest
+    # movement, the lots of a transferred_in leg and the transfer it belongs to.
+    value_per_unit: Decimal | None = None
+    movement_date: datetime | None = None
+    lots: list[Lot] | None = None
+    transfer: object = None
+    source_movement: StockMovement | None = None
+
+
+def validate_entries(entries: Sequence[NewMovement]) -> None:
+    """The rules every new movement obeys, entries on one item checked against its running balance."""
+    on_hand: dict[int, int] = {}
+    for entry in entries:
+        validate_quantity(entry.quantity, entry.action)
+        if entry.lots is not None and entry.source_movement is None:
+            raise InvalidMovement("Only a transferred_in leg arrives in lots.", field="quantity")
+        balance = on_hand.get(entry.item.pk, entry.item.count_on_hand)
+        _check_balance(entry.item, balance, entry.quantity)
+        on_hand[entry.item.pk] = balance + entry.quantity
+
+
+# The two reads of the append path are written in SQL: building them with the ORM costs more Python
+# than anything else a single movement does (about 1 ms of the request's CPU between them).
+
+
+def ledger_tails(item_ids: Iterable[int]) -> dict[int, tuple[datetime | None, int]]:
+    """(movement date, rank) of each item's newest movement, (None, 0) for an item without any.
+
+    Read after the caller's lock statement, so it sees every movement committed before the lock."""
+    ids = sorted(set(item_ids))
+    tails: dict[int, tuple[datetime | None, int]] = {pk: (None, 0) for pk in ids}
+    if not ids:
+        return tails
+    quote = connection.ops.quote_name
+    movements, items = quote(StockMovement._meta.db_table), quote(StockItem._meta.db_table)
+    sql = (f"SELECT id, stock_item_id, movement_date, {quote('rank')} FROM {movements} WHERE id IN ("
+           f"SELECT (SELECT m.id FROM {movements} m WHERE m.stock_item_id = i.id"
+           f" ORDER BY m.movement_date DESC, m.id DESC LIMIT 1)"
+           f" FROM {items} i WHERE i.id IN ({', '.join(['%s'] * len(ids))}))")
+    for movement in StockMovement.objects.raw(sql, ids):  # raw() still converts the columns
+        tails[movement.stock_item_id] = (movement.movement_date, movement.rank)
+    return tails
+
+
+def open_layers(item_ids: Iterable[int]) -> dict[int, list[CostLayer]]:
+    """Each item's cost layers with units left (or short), oldest first."""
+    ids = sorted(set(item_ids))
+    layers: dict[int, list[CostLayer]] = {pk: [] for pk in ids}
+    if not ids:
+        return layers
+    quote = connection.ops.quote_name
+    # Not created_at: valuation never reads it, and parsing a timestamp per open layer adds up.
+    columns = ", ".join(quote(f.column) for f in CostLayer._meta.concrete_fields if f.name != "created_at")
+    sql = (f"SELECT {columns} FROM {quote(CostLayer._meta.db_table)}"
+           f" WHERE stock_item_id IN ({', '.join(['%s'] * len(ids))}) AND quantity_remaining <> 0 ORDER BY id")
+    for layer in CostLayer.objects.raw(sql, ids):
+        layers[layer.stock_item_id].append(layer)
+    return layers
 
 
 def post_movement(
@@ -127,64 +205,115 @@ def post_movement(
     The building block of every service that changes stock; callers outside `inventory.services`
     use `record_movement` and friends instead. A `counted` movement also stamps `last_counted_at`.
     """
-    validate_quantity(quantity, action)
-    if lots is not None and source_movement is None:
-        raise InvalidMovement("Only a transferred_in leg arrives in lots.", field="quantity")
-    given_cost = validate_unit_cost(value_per_unit)
-    requested_date = validate_movement_date(movement_date)
-    _check_balance(item, item.count_on_hand + quantity)
+    entry = NewMovement(item, quantity, action, cause, notes, value_per_unit=validate_unit_cost(value_per_unit),
+                        movement_date=validate_movement_date(movement_date), lots=lots, transfer=transfer,
+                        source_movement=source_movement)
+    validate_entries([entry])
+    tails = ledger_tails([item.pk])
+    last_date = tails[item.pk][0]
+    if entry.movement_date is not None and last_date is not None and entry.movement_date < last_date:
+        return _post_backdated(entry, user)
+    return _append([entry], user, tails)[0]
 
-    # stock_item_id is loaded too: the related manager sets the known item on each row it returns,
-    # and reading a deferred foreign key would cost one more query per movement.
-    last = item.movements.order_by("-movement_date", "-id").only("stock_item_id", "movement_date", "rank").first()
-    now = timezone.now()
-    if requested_date is None:
-        # Taken under the lock, and never before the newest movement, so concurrent writers append.
-        requested_date = max(now, last.movement_date) if last else now
-    backdated = last is not None and requested_date < last.movement_date
 
-    movement = StockMovement(
-        stock_item=item,
-        stock_location_id=item.stock_location_id,
-        quantity=quantity,
-        action=action,
-        movement_date=requested_date,
-        notes=notes or "",
-        transfer=transfer,
-        source_movement=source_movement,
+def _new_movement(entry: NewMovement, user, movement_date: datetime) -> StockMovement:
+    return StockMovement(
+        stock_item=entry.item,
+        stock_location_id=entry.item.stock_location_id,
+        quantity=entry.quantity,
+        action=entry.action,
+        movement_date=movement_date,
+        notes=entry.notes or "",
+        transfer=entry.transfer,
+        source_movement=entry.source_movement,
         created_by=user if getattr(user, "is_authenticated", False) else None,
-        **cause.as_fields(),
+        **entry.cause.as_fields(),
     )
-    state = ItemValuation.current(item)
-    if quantity > 0 and lots is None:
-        if given_cost is not None:
-            movement.value_per_unit, movement.unit_cost_fixed = given_cost, True
-        else:
-            movement.value_per_unit, movement.unit_cost_fixed = state.default_inbound_cost()
-    elif lots is not None:
+
+
+def _post_backdated(entry: NewMovement, user) -> StockMovement:
+    """A movement dated before the item's newest one: inserted, then the item's ledger reposted."""
+    movement = _new_movement(entry, user, entry.movement_date)
+    if entry.quantity > 0 and entry.lots is None:
+        movement.value_per_unit, movement.unit_cost_fixed = _inbound_cost(entry, ItemValuation.current(entry.item))
+    elif entry.lots is not None:
         movement.unit_cost_fixed = True
-
-    if backdated:
-        movement.save()
-        repost_with_dependents(item, check_from=(movement.movement_date, movement.pk))
-        movement.refresh_from_db()
-        if action == Action.COUNTED:
-            item.last_counted_at = timezone.now()
-            item.save(update_fields=["last_counted_at"])
-        return movement
-
-    movement.rank = (last.rank if last else 0) + 1
-    posting = state.apply(movement, lots)
     movement.save()
-    write_posting(posting)
-    state.store_on_item()
-    fields = ITEM_FIGURES
-    if action == Action.COUNTED:
-        # A count stamps the item; the same UPDATE carries it (one statement less per counted row).
-        item.last_counted_at = timezone.now()
-        fields = [*ITEM_FIGURES, "last_counted_at"]
-    item.save(update_fields=fields)
+    repost_with_dependents(entry.item, check_from=(movement.movement_date, movement.pk))
+    movement.refresh_from_db()
+    if entry.action == Action.COUNTED:
+        entry.item.last_counted_at = timezone.now()
+        entry.item.save(update_fields=["last_counted_at"])
     return movement
+
+
+def _inbound_cost(entry: NewMovement, state: ItemValuation) -> tuple[Decimal, bool]:
+    """(unit cost, fixed) of an inbound movement not arriving in lots: the one given, else the default."""
+    if entry.value_per_unit is not None:
+        return entry.value_per_unit, True
+    return state.default_inbound_cost()
+
+
+def _append(entries: Sequence[NewMovement], user, tails: dict[int, tuple[datetime | None, int]]
+            ) -> list[StockMovement]:
+    """Value and write validated entries at the end of their items' ledgers, in order.
+
+    The one append path of `post_movement` and `post_many`: the open layers of all the items are read in
+    one query, and movements, layers, consumptions and item figures are each written with one statement
+    (INSERT ... RETURNING, or one pipelined executemany of row UPDATEs), whatever the number of entries.
+    """
+    items = {e.item.pk: e.item for e in entries}
+    layers = open_layers(items)
+    states = {pk: ItemValuation.current(item, layers[pk]) for pk, item in items.items()}
+    now = timezone.now()
+    movements: list[StockMovement] = []
+    new_layers: list[CostLayer] = []
+    touched: dict[int, CostLayer] = {}  # a layer drawn by several entries is written once
+    consumptions: list[LayerConsumption] = []
+    counted: set[int] = set()
+    for entry in entries:
+        item, state = entry.item, states[entry.item.pk]
+        last_date, last_rank = tails[item.pk]
+        # Taken under the lock, and never before the newest movement, so concurrent writers append.
+        date = entry.movement_date or (max(now, last_date) if last_date else now)
+        movement = _new_movement(entry, user, date)
+        movement.rank = last_rank + 1
+        if entry.quantity > 0 and entry.lots is None:
+            movement.value_per_unit, movement.unit_cost_fixed = _inbound_cost(entry, state)
+        elif entry.lots is not None:
+            movement.unit_cost_fixed = True
+        posting = state.apply(movement, entry.lots)
+        new_layers.extend(posting.new_layers)
+        touched.update({layer.pk: layer for layer in posting.touched_layers})
+        consumptions.extend(posting.consumptions)
+        state.store_on_item()
+        tails[item.pk] = (date, movement.rank)
+        if entry.action == Action.COUNTED:
+            item.last_counted_at = now
+            counted.add(item.pk)
+        movements.append(movement)
+
+    _insert(StockMovement, movements)
+    _insert(CostLayer, new_layers)
+    _update_rows(CostLayer, ["quantity_remaining"], list(touched.values()))
+    _insert(LayerConsumption, consumptions)
+    for item in items.values():
+        item.updated_at = now
+    # A count stamps the item; the same UPDATE carries it.
+    fields = [*ITEM_FIGURES, "last_counted_at"] if counted else ITEM_FIGURES
+    _update_rows(StockItem, fields, list(items.values()))
+    return movements
+
+
+def _insert(model, objs: list) -> None:
+    """INSERT `objs`, their ids set (RETURNING); one by one where the backend can't return them."""
+    if not objs:
+        return
+    if connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(objs)
+    else:
+        for obj in objs:
+            obj.save(force_insert=True)
 
 
 def record_movement(
@@ -197,15 +326,30 @@ def record_movement(
     value_per_unit: Decimal | str | None = None,
     cause: Cause = NO_CAUSE,
     notes: str = "",
+    location: int | None = None,
 ) -> StockMovement:
-    """Record one movement of `quantity` (signed) on a stock item, in its own transaction."""
-    validate_quantity(quantity, action)
-    if action in (Action.TRANSFERRED_IN, Action.TRANSFERRED_OUT):
-        raise InvalidMovement("Transfers move stock between two locations; use a transfer.", field="action")
+    """Record one movement of `quantity` (signed) on a stock item, in its own transaction.
+
+    With `location` (a stock location id) the item must exist and belong to it, else LocationMismatch:
+    checked under the item's lock, which spares the caller a SELECT of its own.
+    """
+    item_id = _item_id(stock_item)
     with transaction.atomic():
         # A dated movement may be backdated, and its repost may flow through transfers (see locking).
         lock = lock_item_and_transfer_peers if movement_date is not None else lock_item
-        item = lock(_item_id(stock_item))
+        try:
+            item = lock(item_id, with_product=True)  # the APIs render the movement from it
+        except StockItem.DoesNotExist:
+            if location is None:
+                raise
+            item = None
+        if location is not None and (problem := item_location_problem(
+                item_id, item.stock_location_id if item else None, location)):
+            raise LocationMismatch(problem)
+        # Validated after the lock so that a wrong item is reported first, as the APIs always did.
+        validate_quantity(quantity, action)
+        if action in (Action.TRANSFERRED_IN, Action.TRANSFERRED_OUT):
+            raise InvalidMovement("Transfers move stock between two locations; use a transfer.", field="action")
         # A counted movement stamps last_counted_at itself (see post_movement).
         return post_movement(item, quantity, action, user=user, movement_date=movement_date,
                              value_per_unit=value_per_unit, cause=cause, notes=notes)
@@ -266,88 +410,19 @@ def apply_count_to_locked(item: StockItem, counted: int, *, user=None, notes: st
 # --- many movements at once ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NewMovement:
-    """One movement for `post_many`, on an item the caller's transaction has locked."""
-
-    item: StockItem
-    quantity: int
-    action: str
-    cause: Cause = NO_CAUSE
-    notes: str = ""
-
-
 def post_many(entries: Sequence[NewMovement], *, user=None) -> list[StockMovement]:
     """Append many movements (dated now) on locked items in a constant number of queries.
 
-    The set-based twin of calling `post_movement` for each entry in order: the same validation, the
-    same rows and the same running figures, cost layers and consumptions, but the ledger tails are read
-    for all items at once and everything is written with bulk INSERTs/UPDATEs (about 8 statements
-    whatever the number of entries, instead of 5 to 7 per entry; the row UPDATEs go
-    through one pipelined executemany). Entries on the same item are applied
-    in order. A refused entry raises before anything is written. Counted movements stamp
+    The same rules, rows, running figures, cost layers and consumptions as calling `post_movement` for each
+    entry in order (both go through `validate_entries` and `_append`), but the ledger tails and open layers
+    are read for all items at once: about 8 statements whatever the number of entries. Entries on the same
+    item are applied in order. A refused entry raises before anything is written. Counted movements stamp
     `last_counted_at`, as in `post_movement`.
     """
     if not entries:
         return []
-    if not connection.features.can_return_rows_from_bulk_insert:
-        return [post_movement(e.item, e.quantity, e.action, user=user, cause=e.cause, notes=e.notes)
-                for e in entries]
-    items = {e.item.pk: e.item for e in entries}
-    newest = StockMovement.objects.filter(stock_item=OuterRef("pk")).order_by("-movement_date", "-id")
-    # Read after the caller's lock statement, so it sees every movement committed before the lock.
-    tails = {
-        pk: (date, rank)
-        for pk, date, rank in StockItem.objects.filter(pk__in=items).annotate(
-            last_date=Subquery(newest.values("movement_date")[:1]), last_rank=Subquery(newest.values("rank")[:1])
-        ).values_list("pk", "last_date", "last_rank")
-    }
-    open_layers: dict[int, list[CostLayer]] = {pk: [] for pk in items}
-    for layer in CostLayer.objects.filter(stock_item_id__in=items).exclude(quantity_remaining=0).order_by("id"):
-        open_layers[layer.stock_item_id].append(layer)
-
-    now = timezone.now()
-    states = {pk: ItemValuation.current(item, open_layers[pk]) for pk, item in items.items()}
-    movements: list[StockMovement] = []
-    new_layers: list[CostLayer] = []
-    touched: dict[int, CostLayer] = {}
-    consumptions: list[LayerConsumption] = []
-    for entry in entries:
-        item, state = entry.item, states[entry.item.pk]
-        validate_quantity(entry.quantity, entry.action)
-        _check_balance(item, item.count_on_hand + entry.quantity)
-        last_date, last_rank = tails[item.pk]
-        movement = StockMovement(
-            stock_item=item,
-            stock_location_id=item.stock_location_id,
-            quantity=entry.quantity,
-            action=entry.action,
-            movement_date=max(now, last_date) if last_date else now,
-            rank=(last_rank or 0) + 1,
-            notes=entry.notes or "",
-            created_by=user if getattr(user, "is_authenticated", False) else None,
-            **entry.cause.as_fields(),
-        )
-        if entry.quantity > 0:
-            movement.value_per_unit, movement.unit_cost_fixed = state.default_inbound_cost()
-        posting = state.apply(movement, None)
-        state.store_on_item()
-        tails[item.pk] = (movement.movement_date, movement.rank)
-        if entry.action == Action.COUNTED:
-            item.last_counted_at = now
-        movements.append(movement)
-        new_layers.extend(posting.new_layers)
-        touched.update({layer.pk: layer for layer in posting.touched_layers})
-        consumptions.extend(posting.consumptions)
-
-    StockMovement.objects.bulk_create(movements)  # ids come back in order (RETURNING)
-    CostLayer.objects.bulk_create(new_layers)
-    _update_rows(CostLayer, ["quantity_remaining"], list(touched.values()))
-    LayerConsumption.objects.bulk_create(consumptions)
-    for item in items.values():
-        item.updated_at = now
-    _update_rows(StockItem, [*ITEM_FIGURES, "last_counted_at"], list(items.values()))
-    return movements
+    validate_entries(entries)
+    return _append(entries, user, ledger_tails(e.item.pk for e in entries))
 
 
 def _update_rows(model, fields: list[str], objs: list) -> None:

@@ -227,16 +227,6 @@ class ItemValuation:
 ITEM_FIGURES = ["count_on_hand", "value_in_stock", "average_cost", "updated_at"]
 
 
-def write_posting(posting: Posting) -> None:
-    """Persist what `apply` produced. The movement must already be saved."""
-    for layer in posting.new_layers:
-        layer.save()
-    if posting.touched_layers:
-        CostLayer.objects.bulk_update(posting.touched_layers, ["quantity_remaining"])
-    if posting.consumptions:
-        LayerConsumption.objects.bulk_create(posting.consumptions)
-
-
 def transfer_lots(source_movement_id: int) -> list[Lot]:
     """The batches a transferred_out movement drew, as lots for its transferred_in leg."""
     return _lots_by_source([source_movement_id]).get(source_movement_id, [])

@@ -280,12 +280,17 @@ def test_statement_timeout_on_a_movement_write_writes_nothing(stocked):
     assert_ledger_consistent()
 
 
+def spree_receipt(stocked) -> tuple[APIClient, str, dict]:
+    """A manager's client, the Spree movements URL of MAIN and the body of a receipt of 5 on its item."""
+    url = f"/api/v1/stock_locations/{stocked['main'].pk}/stock_movements"
+    body = {"stock_movement": {"stock_item_id": stocked["source"].pk, "quantity": 5, "action": "received"}}
+    return api_client(Role.MANAGER), url, body
+
+
 @requires_postgres
 def test_statement_timeout_through_the_spree_api_is_a_503_in_the_spree_envelope(stocked):
     item = stocked["source"]
-    client = api_client(Role.MANAGER)
-    url = f"/api/v1/stock_locations/{stocked['main'].pk}/stock_movements"
-    body = {"stock_movement": {"stock_item_id": item.pk, "quantity": 5, "action": "received"}}
+    client, url, body = spree_receipt(stocked)
     before = ledger_snapshot()
     with lock_held_elsewhere(StockItem, id=item.pk), statement_timeout():
         response = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="timeout-1")
@@ -301,6 +306,66 @@ def test_statement_timeout_through_the_spree_api_is_a_503_in_the_spree_envelope(
     retry = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="timeout-1")
     assert retry.status_code == 201, retry.content
     assert StockItem.objects.get(pk=item.pk).count_on_hand == 15
+    assert_ledger_consistent()
+
+
+def server_setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = %s", [name])
+        return cursor.fetchone()[0]
+
+
+@requires_postgres
+def test_request_serving_connections_carry_the_configured_timeouts(settings):
+    assert server_setting("lock_timeout") == str(settings.DB_LOCK_TIMEOUT_MS)
+    assert server_setting("statement_timeout") == str(settings.DB_STATEMENT_TIMEOUT_MS)
+
+
+@requires_postgres
+def test_management_commands_run_without_the_timeouts():
+    script = ("from django.db import connection\n"
+              "with connection.cursor() as c:\n"
+              "    c.execute(\"SELECT current_setting('lock_timeout'), current_setting('statement_timeout')\")\n"
+              "    print(*c.fetchone())")
+    env = {**os.environ, "DATABASE_URL": served_database_url(), "DB_LOCK_TIMEOUT_MS": "1234",
+           "DB_STATEMENT_TIMEOUT_MS": "5678"}
+    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].split() == ["0", "0"]
+
+
+@requires_postgres
+def test_a_post_behind_a_held_row_lock_is_a_503_after_the_lock_timeout(stocked):
+    """The lock timeout comes from the connection's OPTIONS (DB_LOCK_TIMEOUT_MS), made small here."""
+    item = stocked["source"]
+    client, url, body = spree_receipt(stocked)
+    client.get(f"/api/v1/stock_locations/{stocked['main'].pk}")  # authenticated once: the key is cached
+    before = ledger_snapshot()
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    configured = options.get("options")
+    raw = raw_connection()
+    try:
+        lock_rows(raw, StockItem, id=item.pk)
+        connection.close()
+        options["options"] = "-c lock_timeout=200"
+        started = time.monotonic()
+        response = client.post(url, body, format="json")
+        waited = time.monotonic() - started
+        assert server_setting("lock_timeout") == "200"
+    finally:
+        raw.rollback()
+        raw.close()
+        connection.close()
+        if configured is None:
+            del options["options"]
+        else:
+            options["options"] = configured
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] == "1"
+    assert set(response.json()) == {"error"}
+    assert waited < WAIT  # it gave up instead of waiting for the holder
+    assert ledger_snapshot() == before
     assert_ledger_consistent()
 
 

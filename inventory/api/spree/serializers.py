@@ -22,7 +22,7 @@ from rest_framework.fields import empty
 
 from inventory.api.common import InvalidParameter
 from inventory.models import Action, Product, StockItem, StockLocation, Variant
-from inventory.services.movements import MAX_QUANTITY, MAX_UNIT_COST
+from inventory.services.movements import MAX_QUANTITY, MAX_UNIT_COST, item_location_problem
 
 MAX_ID = 2**63 - 1
 
@@ -371,12 +371,14 @@ class SpreeStockMovementCreateSerializer(serializers.Serializer):
         return value
 
     def validate_stock_item_id(self, value: int) -> int:
+        # check_item=False: the caller leaves this check to the service, which makes it under the lock.
+        if not self.context.get("check_item", True):
+            return value
         item = StockItem.objects.filter(pk=value).first()
-        if item is None:
-            raise serializers.ValidationError(f"Stock item {value} does not exist.")
         location = self.context["location"]
-        if item.stock_location_id != location.pk:
-            raise serializers.ValidationError(f"Stock item {value} does not belong to stock location {location.pk}.")
+        problem = item_location_problem(value, item.stock_location_id if item else None, location.pk)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
 

@@ -433,12 +433,23 @@ class StockMovementListView(SpreeView):
     @docs.create(MOVEMENTS, MovementCreateBody, s.SpreeStockMovementSerializer, docs.IDEMPOTENCY_KEY)
     def post(self, request, location_id):
         """Record a stock movement (manager)."""
-        location = self.location()
-        return idempotent(request, f"spree:stock_movements:{location.pk}", lambda: self._create(request, location))
+        # The location is read only when the request is refused: a movement recorded on one of its items
+        # proves it exists. Whatever else is wrong, a missing location is still the answer (404).
+        try:
+            return idempotent(request, f"spree:stock_movements:{location_id}",
+                              lambda: self._create(request, location_id))
+        except (exceptions.APIException, services.StockError):
+            self.location()
+            raise
 
-    def _create(self, request, location) -> Response:
-        data = s.validated(s.SpreeStockMovementCreateSerializer, s.unwrap(request.data, "stock_movement"),
-                           location=location)
+    def _create(self, request, location_id: int) -> Response:
+        body = s.unwrap(request.data, "stock_movement")
+        # The item's location is checked by the service under the item's lock (one SELECT less); only a
+        # body refused anyway is validated again with the item looked up, so it lists every error.
+        serializer = s.SpreeStockMovementCreateSerializer(data=body, context={"check_item": False})
+        if not serializer.is_valid():
+            s.validated(s.SpreeStockMovementCreateSerializer, body, location=self.location())
+        data = serializer.validated_data
         movement = services.record_movement(
             data["stock_item_id"],
             data["quantity"],
@@ -448,8 +459,11 @@ class StockMovementListView(SpreeView):
             value_per_unit=data.get("value_per_unit"),
             cause=Cause(**{f: data.get(f, "") for f in s.CAUSE_FIELDS}),
             notes=data.get("notes", ""),
+            location=location_id,
         )
-        return Response(render_movement(movement.pk), status=status.HTTP_201_CREATED)
+        # The movement holds its locked item with variant, product and location: no re-read.
+        prepare_movements([movement])
+        return Response(s.SpreeStockMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
 
 class StockMovementDetailView(SpreeView):

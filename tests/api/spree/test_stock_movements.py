@@ -146,6 +146,39 @@ def test_backdated_movement_reposts_the_ledger(manager_client, main, item):
     assert item.count_on_hand == 23
 
 
+@pytest.mark.parametrize("fields", [{"quantity": -4, "action": "sold"},
+                                    {"quantity": 4, "action": "received", "movement_date": "2020-01-01T00:00:00Z"}],
+                         ids=["appended", "backdated"])
+def test_created_movement_renders_as_its_show(manager_client, main, item, foreign_item, fields):
+    # The 201 is rendered from the objects the service returned, not re-read: it must match a GET.
+    response = post_movement(manager_client, main, {"stock_item_id": item.pk, **fields})
+    assert response.status_code == 201
+    shown = manager_client.get(movements_url(main, response.json()["id"]))
+    assert response.content == shown.content
+
+
+def test_a_post_costs_a_fixed_number_of_statements(manager_client, main, item, django_assert_max_num_queries):
+    post_movement(manager_client, main, {"quantity": 1, "stock_item_id": item.pk})  # the API key is now cached
+    # lock (the location is read only to refuse); newest movement; open layers; movement; layer;
+    # consumption; item; variant totals (and BEGIN/COMMIT where the backend logs them)
+    with django_assert_max_num_queries(10):
+        response = post_movement(manager_client, main, {"quantity": -1, "stock_item_id": item.pk, "action": "sold"})
+    assert response.status_code == 201
+
+
+def test_a_body_refused_for_several_fields_names_the_item_too(manager_client, main, item, foreign_item):
+    response = post_movement(manager_client, main, {"quantity": 0, "stock_item_id": foreign_item.pk})
+    errors = assert_spree_422(response, "quantity", "stock_item_id")
+    assert "does not belong" in errors["stock_item_id"][0]
+
+
+def test_missing_item_is_reported_before_the_action(manager_client, main):
+    response = post_movement(manager_client, main, {"quantity": 5, "stock_item_id": 999999,
+                                                    "action": "transferred_in"})
+    errors = assert_spree_422(response, "stock_item_id")
+    assert errors["stock_item_id"] == ["Stock item 999999 does not exist."]
+
+
 def test_x_spree_token_and_trailing_slash_and_the_api_mount(make_client, main, item):
     client = make_client(Role.MANAGER, header="spree")
     response = client.post(movements_url(main) + "/", {"stock_movement": {"quantity": 1, "stock_item_id": item.pk,
@@ -257,6 +290,23 @@ def test_unknown_location_is_a_404(manager_client, item):
                                    {"stock_movement": {"quantity": 1, "stock_item_id": item.pk}}, format="json")
     assert response.status_code == 404
     assert response.json() == {"error": "The resource you were looking for could not be found."}
+
+
+@pytest.mark.parametrize("fields", [{"quantity": 0}, {"quantity": 1, "stock_item_id": 999999}, {"quantity": 1}],
+                         ids=["bad-body", "unknown-item", "good-body"])
+@pytest.mark.parametrize("idempotency_key", [None, "unknown-location"])
+def test_unknown_location_is_a_404_whatever_else_is_wrong(manager_client, main, item, fields, idempotency_key):
+    fields = {"stock_item_id": item.pk, **fields}
+    extra = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    before = counts()
+    response = manager_client.post(f"{API}/stock_locations/{10**30}/stock_movements", {"stock_movement": fields},
+                                   format="json", **extra)
+    assert (response.status_code, response.json()) == (404, {"error": "The resource you were looking for could "
+                                                                      "not be found."})
+    response = manager_client.post(f"{API}/stock_locations/999999/stock_movements", {"stock_movement": fields},
+                                   format="json", **extra)
+    assert response.status_code == 404
+    assert counts() == before
 
 
 def test_viewer_reads_but_cannot_record(viewer_client, main, item):
