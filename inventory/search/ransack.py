@@ -182,6 +182,9 @@ class Search:
     conditions: list[Q]
     order_by: list[str]
     distinct: bool = False
+    # What each condition tests, as (attribute name, predicate, parsed value or list of values), for callers
+    # that can answer some searches without the ORM (an exact count from counters, say).
+    terms: list[tuple[str, str, object]] = field(default_factory=list)
 
     def apply(self, queryset: QuerySet) -> QuerySet:
         for condition in self.conditions:
@@ -200,6 +203,7 @@ def parse(params, searchable: Searchable) -> Search:
     attributes = searchable.attributes()
     errors: dict[str, list[str]] = {}
     conditions: list[Q] = []
+    terms: list[tuple[str, str, object]] = []
     sorts: list[tuple[str, str]] = []  # (param, text)
     distinct = False
 
@@ -216,12 +220,14 @@ def parse(params, searchable: Searchable) -> Search:
             continue
         try:
             resolved = resolve_name(name, attributes)
-            condition = _condition(resolved, values, as_list)
+            parsed = _condition(resolved, values, as_list)
         except ValueError as exc:
             errors.setdefault(param, []).append(str(exc))
             continue
-        if condition is not None:
+        if parsed is not None:
+            condition, value = parsed
             conditions.append(condition)
+            terms.append((resolved[0].name, resolved[1], value))
             distinct = distinct or resolved[0].many
 
     order_by: list[str] = []
@@ -238,7 +244,7 @@ def parse(params, searchable: Searchable) -> Search:
     elif not any(term.lstrip("-") in ("id", "pk") for term in order_by):
         # Ties broken newest first, so that pages never overlap or skip rows.
         order_by.append("-id")
-    return Search(conditions, order_by, distinct)
+    return Search(conditions, order_by, distinct, terms)
 
 
 def _items(params) -> Iterable[tuple[str, list[str]]]:
@@ -271,7 +277,8 @@ def resolve_name(name: str, attributes: Mapping[str, Attribute]) -> tuple[Attrib
     return attribute, predicate
 
 
-def _condition(resolved: tuple[Attribute, str], values: list[str], as_list: bool) -> Q | None:
+def _condition(resolved: tuple[Attribute, str], values: list[str], as_list: bool) -> tuple[Q, object] | None:
+    """The Q of one condition and the value it tests (a list for list predicates, the flag for flags)."""
     attribute, predicate = resolved
     lookup = attribute.lookup
     if predicate in LIST_PREDICATES:
@@ -282,8 +289,8 @@ def _condition(resolved: tuple[Attribute, str], values: list[str], as_list: bool
             raise ValueError(f"At most {MAX_LIST_VALUES} values may be given.")
         parsed = [cast(attribute, item) for item in items]
         if predicate == "in":
-            return Q(**{f"{lookup}__in": parsed})
-        return ~Q(**{f"{lookup}__in": parsed}) & Q(**{f"{lookup}__isnull": False})
+            return Q(**{f"{lookup}__in": parsed}), parsed
+        return ~Q(**{f"{lookup}__in": parsed}) & Q(**{f"{lookup}__isnull": False}), parsed
 
     if as_list or len(values) > 1:
         raise ValueError(f"The predicate '{predicate}' takes one value.")
@@ -294,25 +301,23 @@ def _condition(resolved: tuple[Attribute, str], values: list[str], as_list: bool
     if predicate in FLAG_PREDICATES:
         flag = cast_bool(raw)
         if predicate in ("null", "not_null"):
-            return Q(**{f"{lookup}__isnull": flag == (predicate == "null")})
+            return Q(**{f"{lookup}__isnull": flag == (predicate == "null")}), flag
         if predicate in ("present", "blank"):
             blank = Q(**{f"{lookup}__isnull": True}) | Q(**{lookup: ""})
-            return blank if flag == (predicate == "blank") else ~blank
+            return (blank if flag == (predicate == "blank") else ~blank), flag
         wanted = predicate == "true"
-        if flag:
-            return Q(**{lookup: wanted})
         # x_true=0 is "not true" in SQL: false, but not null.
-        return Q(**{lookup: not wanted})
+        return Q(**{lookup: wanted if flag else not wanted}), flag
 
     value = cast(attribute, raw) if predicate not in TEXT_PREDICATES else _text(raw)
     if predicate == "eq":
-        return Q(**{lookup: value})
+        return Q(**{lookup: value}), value
     if predicate == "not_eq":
         # SQL `x <> v` (ransack) leaves out rows where x is null; Django's exclude would keep them.
-        return ~Q(**{lookup: value}) & Q(**{f"{lookup}__isnull": False})
+        return ~Q(**{lookup: value}) & Q(**{f"{lookup}__isnull": False}), value
     if predicate == "not_cont":
-        return ~Q(**{f"{lookup}__contains": value}) & Q(**{f"{lookup}__isnull": False})
-    return Q(**{f"{lookup}__{ORM_LOOKUP[predicate]}": value})
+        return ~Q(**{f"{lookup}__contains": value}) & Q(**{f"{lookup}__isnull": False}), value
+    return Q(**{f"{lookup}__{ORM_LOOKUP[predicate]}": value}), value
 
 
 TEXT_PREDICATES = {"cont", "not_cont", "i_cont", "start", "end"}

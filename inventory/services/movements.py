@@ -18,6 +18,7 @@ from django.utils import timezone
 from inventory.models import ACTION_SIGN, Action, CostLayer, LayerConsumption, MovementAudit, StockItem, StockMovement
 from inventory.services.errors import InsufficientStock, InvalidMovement, LocationMismatch, MovementLocked
 from inventory.services.locking import lock_item, lock_item_and_transfer_peers
+from inventory.services.movement_counts import bump
 from inventory.services.valuation import (
     ITEM_FIGURES,
     ItemValuation,
@@ -241,9 +242,12 @@ def _post_backdated(entry: NewMovement, user) -> StockMovement:
     movement.save()
     repost_with_dependents(entry.item, check_from=(movement.movement_date, movement.pk))
     movement.refresh_from_db()
+    bump(entry.item, entry.action)
+    fields = ["movement_counts"]
     if entry.action == Action.COUNTED:
         entry.item.last_counted_at = timezone.now()
-        entry.item.save(update_fields=["last_counted_at"])
+        fields.append("last_counted_at")
+    entry.item.save(update_fields=fields)
     return movement
 
 
@@ -287,6 +291,7 @@ def _append(entries: Sequence[NewMovement], user, tails: dict[int, tuple[datetim
         touched.update({layer.pk: layer for layer in posting.touched_layers})
         consumptions.extend(posting.consumptions)
         state.store_on_item()
+        bump(item, entry.action)
         tails[item.pk] = (date, movement.rank)
         if entry.action == Action.COUNTED:
             item.last_counted_at = now
@@ -299,8 +304,8 @@ def _append(entries: Sequence[NewMovement], user, tails: dict[int, tuple[datetim
     _insert(LayerConsumption, consumptions)
     for item in items.values():
         item.updated_at = now
-    # A count stamps the item; the same UPDATE carries it.
-    fields = [*ITEM_FIGURES, "last_counted_at"] if counted else ITEM_FIGURES
+    # A count stamps the item; the same UPDATE carries it, as it carries the movement counters.
+    fields = [*ITEM_FIGURES, "movement_counts", *(["last_counted_at"] if counted else [])]
     _update_rows(StockItem, fields, list(items.values()))
     return movements
 
@@ -545,6 +550,8 @@ def delete_movement(movement: StockMovement | int, *, user=None) -> None:
                                      before=before, after=None)
         MovementAudit.objects.filter(movement_ref=locked.pk).update(movement=None)
         locked.delete()
+        bump(item, locked.action, -1)
+        item.save(update_fields=["movement_counts"])
         repost_with_dependents(item, check_from=key)
 
 

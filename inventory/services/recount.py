@@ -12,7 +12,9 @@ compares (see `_checksums`, where a further per-item check belongs):
   not the other;
 - value: the item's `value_in_stock` / `average_cost` against the newest movement's (rank n, one index
   probe per item), and under moving average its value against count x average;
-- transfers: every transferred_in leg's total_cost against its transferred_out leg's.
+- transfers: every transferred_in leg's total_cost against its transferred_out leg's;
+- the ledger's own copies: every movement's stock_location against its item's, and the number of
+  movements against the item's movement counters (the exact pass compares them action by action).
 
 Only the items that fail a checksum go through the *exact pass* (`_detect`), which reports precisely
 what is wrong: a running SUM() / ROW_NUMBER() window over the item's ledger in (movement_date, id) order
@@ -57,6 +59,7 @@ from django.db import connection, transaction
 from inventory.models import CostLayer, StockItem, StockLocation, StockMovement, Variant
 from inventory.services.errors import StockError
 from inventory.services.locking import lock_items
+from inventory.services.movement_counts import ledger_counts
 from inventory.services.valuation import FIFO, ZERO, money, repost_with_dependents, valuation_method
 
 CHUNK_SIZE = 500
@@ -298,12 +301,26 @@ def _checksums() -> list[Checksum]:
             " AND x.value_in_stock_after = si.value_in_stock AND x.average_cost_after = si.average_cost))",
         ),
         Checksum("transfer value", "t.stale IS NOT NULL"),
+        # Every movement carries its item's location (the per-location reads filter on it): n equal ids
+        # sum to n times the id.
+        Checksum("location", "c.location_sum <> c.n * si.stock_location_id",
+                 ("SUM(m.stock_location_id) AS location_sum",)),
+        # The item's movement counters (services.movement_counts) hold as many movements as the ledger;
+        # which action each counts is checked by the exact pass.
+        Checksum("movement counts", f"COALESCE(c.n, 0) <> {_counters_total('si')}"),
     ]
     if valuation_method() != FIFO:
         # Moving average values stock at count x average: a check on the item row alone. (FIFO's, against
         # the open cost layers, is a second scan, of the layers: left to the exact pass.)
         checks.append(Checksum("value", "ABS(COALESCE(c.q, 0) * si.average_cost - si.value_in_stock) >= 0.004999"))
     return checks
+
+
+def _counters_total(item: str) -> str:
+    """SQL: the sum of stock item `item`'s movement counters (a JSON object of action -> count)."""
+    if connection.vendor == "postgresql":
+        return f"(SELECT COALESCE(SUM(e.value::bigint), 0) FROM jsonb_each_text({item}.movement_counts) e)"
+    return f"(SELECT COALESCE(SUM(e.value), 0) FROM json_each({item}.movement_counts) e)"
 
 
 def _float() -> str:
@@ -444,6 +461,8 @@ def _detect(ids: Sequence[int], location_code: str) -> list[Drift]:
     layer_values = _layer_values(ids)
     other_problems = {item_id: tuple(p for p in problems if p not in EXACT_PROBLEMS)
                       for item_id, _, problems in _checksum_rows(ids=ids)}
+    for pk in _miscounted(ids):
+        other_problems[pk] = tuple(dict.fromkeys([*other_problems.get(pk, ()), "movement counts"]))
     fifo = valuation_method() == FIFO
     drifts = []
     for pk in ids:
@@ -460,6 +479,13 @@ def _detect(ids: Sequence[int], location_code: str) -> list[Drift]:
                             ledger_value=_newest_value(pk), layer_value=expected, layer_count=layer_count,
                             value_drift=value_drift, stale_transfers=stale, other_problems=other))
     return drifts
+
+
+def _miscounted(ids: Sequence[int]) -> list[int]:
+    """The items among `ids` whose movement counters differ from their ledger's, action by action."""
+    expected = ledger_counts(ids)
+    stored = StockItem.objects.filter(pk__in=ids).values_list("pk", "movement_counts")
+    return [pk for pk, counts in stored if counts != expected[pk]]
 
 
 def _layer_values(ids: Sequence[int]) -> dict[int, Decimal]:
@@ -504,8 +530,17 @@ def _repair(ids: list[int], location_code: str) -> list[Drift]:
 
 
 def _rewrite_running_figures(ids: Sequence[int]) -> None:
-    """Set-based repair of counts, balance_after and rank from the ledger."""
+    """Set-based repair of counts, balance_after and rank from the ledger; and of the movement counters
+    and the movements' location, from the ledger and the item."""
     n = _names()
+    expected = ledger_counts(ids)
+    items = list(StockItem.objects.filter(pk__in=ids).only("pk", "stock_location_id"))
+    for item in items:
+        item.movement_counts = expected[item.pk]
+    StockItem.objects.bulk_update(items, ["movement_counts"])
+    for item in items:
+        StockMovement.objects.filter(stock_item_id=item.pk).exclude(
+            stock_location_id=item.stock_location_id).update(stock_location_id=item.stock_location_id)
     window, params = _window(ids)
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 from django.db.models import Sum
@@ -12,12 +13,15 @@ from inventory.services.valuation import FIFO, money, valuation_method
 
 
 def assert_invariants(item: StockItem | int, *, check_recount: bool = True) -> StockItem:
-    """count_on_hand == sum of quantities; ranks 1..n in (movement_date, id) order with running balances;
+    """count_on_hand == sum of quantities; movement counters and locations agree with the ledger;
+    ranks 1..n in (movement_date, id) order with running balances;
     newest balance_after and value figures == the item's; value == remaining layers (FIFO) or
     balance x average (moving average); and recount agrees that nothing drifted."""
     item = StockItem.objects.get(pk=item.pk if isinstance(item, StockItem) else item)
     movements = list(StockMovement.objects.filter(stock_item=item).order_by("movement_date", "id"))
     assert item.count_on_hand == sum(m.quantity for m in movements)
+    assert item.movement_counts == dict(Counter(m.action for m in movements))
+    assert all(m.stock_location_id == item.stock_location_id for m in movements)
 
     running = 0
     for position, movement in enumerate(movements, start=1):

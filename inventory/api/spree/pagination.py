@@ -41,17 +41,18 @@ class Page:
 
 
 def paginate(request, queryset: QuerySet, prepare: Callable[[list], None] | None = None, *,
-             rows: QuerySet | None = None) -> Page:
+             rows: QuerySet | None = None, count: Callable[[], int] | None = None) -> Page:
     """One page of `queryset` (two queries: the count and the rows). `per_page` above the maximum is
     served as the maximum (the envelope says so); zero, negative or non-numeric values are a 422.
 
     With `rows` (the same model, carrying the joins and annotations a page needs), the page is a deferred
     join: `queryset` only picks the page's ids, so the rows skipped by the offset are index entries, not
-    joined rows."""
+    joined rows. With `count`, the total comes from it instead of a COUNT over `queryset` (it must give the
+    same number)."""
     page = int_param(request, "page", default=1, minimum=1, maximum=MAX_PAGE)
     per_page = int_param(request, "per_page", default=DEFAULT_PER_PAGE, minimum=1, maximum=MAX_PER_PAGE,
                          clamp=True)
-    total = queryset.count()
+    total = count() if count is not None else queryset.count()
     offset = (page - 1) * per_page
     if offset >= total:
         items = []

@@ -23,7 +23,7 @@ from inventory.api.spree.errors import spree_exception_handler
 from inventory.api.spree.pagination import paginate
 from inventory.models import Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.search import ransack
-from inventory.services import catalog_edits
+from inventory.services import catalog_edits, movement_counts
 from inventory.services.movements import Cause
 from inventory.services.stock_items import delete_stock_item, update_stock_item
 
@@ -74,9 +74,9 @@ def bool_param(request, name: str) -> bool:
         raise InvalidParameter(name, str(exc)) from None
 
 
-def search(request, queryset, searchable: ransack.Searchable):
+def parse_search(request, searchable: ransack.Searchable) -> ransack.Search:
     try:
-        return ransack.parse(request.query_params, searchable).apply(queryset)
+        return ransack.parse(request.query_params, searchable)
     except ransack.SearchError as exc:
         raise exceptions.ValidationError(exc.errors) from None
 
@@ -106,8 +106,23 @@ def prepare_items(items) -> None:
 
 
 def prepare_movements(movements) -> None:
+    """The variants' stock totals: from the row query's annotations (`movements_queryset`), else read in
+    one query (a movement the service has just written)."""
+    fresh = []
     for movement in movements:
-        s.take_stock_totals(movement, movement.stock_item.variant)
+        if hasattr(movement, "variant_stock_total"):
+            s.take_stock_totals(movement, movement.stock_item.variant)
+        else:
+            fresh.append(movement.stock_item.variant)
+    s.attach_stock_totals(fresh)
+
+
+def movement_counter(location: StockLocation, terms):
+    """A search of the location's movements by action alone is counted from the items' movement counters."""
+    actions = movement_counts.actions_searched(terms)
+    if actions is None:
+        return None
+    return lambda: movement_counts.movements_at(location.pk, actions)
 
 
 def items_queryset():
@@ -139,8 +154,13 @@ class SpreeView(FamilyErrorsMixin, APIView):
             raise exceptions.NotFound()
         return product
 
-    def page(self, request, queryset, searchable, key: str, serializer, prepare, rows=None) -> Response:
-        page = paginate(request, search(request, queryset, searchable), prepare, rows=rows)
+    def page(self, request, queryset, searchable, key: str, serializer, prepare, rows=None,
+             count_for=None) -> Response:
+        """One page of `queryset` searched by `q[...]`. `count_for(terms)` may return a callable giving the
+        exact total for that search more cheaply than a COUNT, or None."""
+        found = parse_search(request, searchable)
+        count = count_for(found.terms) if count_for is not None else None
+        page = paginate(request, found.apply(queryset), prepare, rows=rows, count=count)
         return Response(page.envelope(key, serializer(page.items, many=True).data))
 
 
@@ -426,9 +446,11 @@ class StockMovementListView(SpreeView):
         """The location's stock movements, newest first (by movement date)."""
         # Filtered, counted and paged on the ledger's own columns (index-only); the joins are read for the
         # page's rows alone.
-        qs = StockMovement.objects.filter(stock_location=self.location())
+        location = self.location()
+        qs = StockMovement.objects.filter(stock_location=location)
         return self.page(request, qs, searches.STOCK_MOVEMENTS, "stock_movements", s.SpreeStockMovementSerializer,
-                         prepare_movements, rows=movements_queryset())
+                         prepare_movements, rows=movements_queryset(),
+                         count_for=lambda terms: movement_counter(location, terms))
 
     @docs.create(MOVEMENTS, MovementCreateBody, s.SpreeStockMovementSerializer, docs.IDEMPOTENCY_KEY)
     def post(self, request, location_id):

@@ -12,6 +12,7 @@ PostgreSQL only. Meant for benchmark databases: `--flush` empties the catalogue 
 from __future__ import annotations
 
 import io
+import json
 import random
 import time
 from array import array
@@ -46,7 +47,7 @@ LAYER_COLUMNS = ["id", "stock_item_id", "movement_id", "unit_cost", "quantity_re
 CONSUMPTION_COLUMNS = ["movement_id", "layer_id", "quantity", "unit_cost"]
 ITEM_COLUMNS = ["id", "stock_location_id", "variant_id", "count_on_hand", "quantity_allocated", "backorderable",
                 "reorder_point", "max_stock_level", "last_counted_at", "value_in_stock", "average_cost",
-                "created_at", "updated_at"]
+                "created_at", "updated_at", "movement_counts"]
 LOCATION_COLUMNS = ["id", "name", "code", "active", "default", "backorderable_default", "propagate_all_variants",
                     "created_at", "updated_at"]
 PRODUCT_COLUMNS = ["id", "name", "slug", "description", "deleted_at", "created_at", "updated_at"]
@@ -202,6 +203,7 @@ class Command(BaseCommand):
         balance = array("l", bytes(8 * n_items))
         rank = array("l", bytes(8 * n_items))
         last_counted = array("q", bytes(8 * n_items))
+        action_counts: list[dict[str, int]] = [{} for _ in range(n_items)]
         open_layers: list[deque | None] = [None] * n_items
         layer_item, layer_movement, layer_qty = array("l"), array("q"), array("l")
         layer_remaining, layer_created = array("l"), array("q")
@@ -236,6 +238,7 @@ class Command(BaseCommand):
                 b += q
                 balance[i] = b
                 rank[i] += 1
+                action_counts[i][action] = action_counts[i].get(action, 0) + 1
                 at = stamp(at_us)
                 created = stamp(at_us + randint(0, 2_000_000))
                 value = unit(c)
@@ -293,7 +296,8 @@ class Command(BaseCommand):
             counted = stamp(last_counted[i]) if last_counted[i] else "\\N"
             average = unit(c) if rank[i] else "0.0000"
             items.write(f"{item_id0 + i}\t{location_id0 + i % n_locations}\t{variant_id0 + i // n_locations}\t{b}\t"
-                        f"0\tf\t10\t\\N\t{counted}\t{cents(b * c)}\t{average}\t{catalogue_at}\t{now_s}\n")
+                        f"0\tf\t10\t\\N\t{counted}\t{cents(b * c)}\t{average}\t{catalogue_at}\t{now_s}\t"
+                        f"{json.dumps(action_counts[i], sort_keys=True)}\n")
         copy_rows(cursor, StockItem._meta.db_table, ITEM_COLUMNS, items.getvalue())
 
         for model in (StockLocation, Product, Variant, StockItem, StockMovement, CostLayer, LayerConsumption):

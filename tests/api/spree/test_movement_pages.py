@@ -18,6 +18,7 @@ from inventory.api.spree.pagination import deferred_page
 from inventory.api.spree.views import movements_queryset
 from inventory.models import StockItem, StockMovement
 from inventory.search import ransack
+from inventory.services import movement_counts
 from tests.api.spree.conftest import API
 from tests.factories import ProductFactory, StockItemFactory, VariantFactory
 
@@ -124,7 +125,8 @@ def test_a_first_or_deep_page_costs_four_queries_with_the_key_lookup(viewer_clie
 
 
 def test_the_count_and_the_page_ids_read_the_ledger_alone(viewer_client, main, ledger):
-    url = f"{API}/stock_locations/{main.pk}/stock_movements?q[action_eq]=sold&q[s]=created_at desc&page=2&per_page=3"
+    url = (f"{API}/stock_locations/{main.pk}/stock_movements"
+           "?q[action_eq]=sold&q[quantity_lt]=-1&q[s]=created_at desc&page=2&per_page=3")
     viewer_client.get(url)
     with CaptureQueriesContext(connection) as captured:
         viewer_client.get(url)
@@ -133,3 +135,56 @@ def test_the_count_and_the_page_ids_read_the_ledger_alone(viewer_client, main, l
     assert "COUNT(" in count and "JOIN" not in count
     ids = rows[rows.index("IN (SELECT"):]
     assert "JOIN" not in ids and "OFFSET" in ids
+
+
+ACTION_SEARCHES = [
+    {},
+    {"q[action_eq]": "sold"},
+    {"q[action_eq]": "received", "q[s]": "created_at desc"},
+    {"q[action_in][]": ["sold", "counted"]},
+    {"q[action_not_eq]": "sold"},
+    {"q[action_not_in][]": ["sold", "received"]},
+    {"q[action_eq]": "sold", "q[action_in][]": ["sold", "counted"]},
+    {"q[action_eq]": "sold", "q[action_not_eq]": "sold"},
+    {"q[action_eq]": "transferred_in"},
+    {"q[action_eq]": ""},  # an empty value is no condition, as in ransack
+]
+
+
+@pytest.mark.parametrize("params", ACTION_SEARCHES)
+def test_a_search_by_action_alone_is_counted_from_the_item_counters(viewer_client, main, ledger, params):
+    search = ransack.parse(params, searches.STOCK_MOVEMENTS)
+    expected = search.apply(StockMovement.objects.filter(stock_location=main)).count()
+    actions = movement_counts.actions_searched(search.terms)
+    assert actions is not None
+    url = f"{API}/stock_locations/{main.pk}/stock_movements"
+    viewer_client.get(url, params)
+    with CaptureQueriesContext(connection) as captured:
+        body = viewer_client.get(url, params).json()
+    assert body["total_count"] == expected
+    assert body["pages"] == -(-expected // 25)
+    # The count reads the location's stock items, never its ledger.
+    assert not any("COUNT(" in q["sql"] and "inventory_stockmovement" in q["sql"].split("WHERE")[0]
+                   for q in captured.captured_queries)
+    # No action can match (sold and not sold): nothing to read at all.
+    assert any("movement_counts" in q["sql"] for q in captured.captured_queries) == bool(actions)
+
+
+def test_other_searches_still_count_the_ledger(viewer_client, main, ledger):
+    params = {"q[action_eq]": "sold", "q[stock_item_variant_sku_eq]": "MUG-1"}
+    expected = ledger.filter(action="sold", stock_item__variant__sku="MUG-1").count()
+    assert expected > 0
+    body = viewer_client.get(f"{API}/stock_locations/{main.pk}/stock_movements", params).json()
+    assert body["total_count"] == expected == len(body["stock_movements"])
+
+
+def test_the_counted_total_follows_writes_at_once(manager_client, main, ledger):
+    url = f"{API}/stock_locations/{main.pk}/stock_movements"
+    before = manager_client.get(url, {"q[action_eq]": "sold"}).json()["total_count"]
+    item = StockItem.objects.filter(stock_location=main).order_by("pk").first()
+    created = manager_client.post(url, {"stock_movement": {"stock_item_id": item.pk, "quantity": -1,
+                                                            "action": "sold"}}, format="json")
+    assert created.status_code == 201, created.content
+    assert manager_client.get(url, {"q[action_eq]": "sold"}).json()["total_count"] == before + 1
+    services.delete_movement(created.json()["id"])
+    assert manager_client.get(url, {"q[action_eq]": "sold"}).json()["total_count"] == before
