@@ -344,18 +344,15 @@ def test_a_post_behind_a_held_row_lock_is_a_503_after_the_lock_timeout(stocked):
     before = ledger_snapshot()
     options = connection.settings_dict.setdefault("OPTIONS", {})
     configured = options.get("options")
-    raw = raw_connection()
     try:
-        lock_rows(raw, StockItem, id=item.pk)
-        connection.close()
-        options["options"] = "-c lock_timeout=200"
-        started = time.monotonic()
-        response = client.post(url, body, format="json")
-        waited = time.monotonic() - started
-        assert server_setting("lock_timeout") == "200"
+        with lock_held_elsewhere(StockItem, id=item.pk):
+            connection.close()
+            options["options"] = "-c lock_timeout=200"
+            started = time.monotonic()
+            response = client.post(url, body, format="json")
+            waited = time.monotonic() - started
+            assert server_setting("lock_timeout") == "200"
     finally:
-        raw.rollback()
-        raw.close()
         connection.close()
         if configured is None:
             del options["options"]
