@@ -148,6 +148,18 @@ def bench_reads(scale: Scale, api_key: str) -> list:
     results.append(measure(client, f"Spree index, filter + sort, page {deep}", spree_path,
                            lambda rng: {**spree_filter, "page": str(deep)}, requests=scale.read_requests,
                            summarize=spree_summary))
+    # Spree's default order (movement_date desc), no filter: the whole location's ledger, deep.
+    everything = client.get(spree_path)
+    deep_default = min(1000, everything.json().get("pages", 1) if everything.status_code == 200 else 1000)
+    results.append(measure(client, f"Spree index, default order, page {deep_default}", spree_path,
+                           lambda rng: {"page": str(deep_default)}, requests=scale.read_requests,
+                           summarize=spree_summary))
+    # A filter the movement counters cannot answer: the exact COUNT runs over the matching movements.
+    skus = list(Variant.objects.filter(sku__startswith="BENCH-").values_list("sku", flat=True)[:200])
+    results.append(measure(client, "Spree index, one SKU + action, sorted by quantity", spree_path,
+                           lambda rng: {"q[stock_item_variant_sku_eq]": rng.choice(skus), "q[action_eq]": "sold",
+                                        "q[s]": "quantity asc"},
+                           requests=scale.read_requests, summarize=spree_summary))
 
     variant_ids = list(Variant.objects.filter(sku__startswith="BENCH-").values_list("pk", flat=True))
     newest = StockMovement.objects.order_by("-created_at").values_list("created_at", flat=True).first()
