@@ -73,7 +73,9 @@ class StockMovement(models.Model):
         ]
         indexes = [
             models.Index(fields=["stock_item", "movement_date", "id"], name="movement_item_date_idx"),
-            models.Index(fields=["stock_item", "rank"], name="movement_item_rank_idx"),
+            # recount's default pass reads each item's newest figures at rank n from this index alone.
+            models.Index(fields=["stock_item", "rank"], name="movement_item_rank_idx",
+                         include=["value_in_stock_after", "average_cost_after"]),
             models.Index(fields=["created_at"], name="movement_created_idx"),
             # The ledger feed by variant and created_at range finds a page's ids from this index alone
             # (index-only scan), then reads just those rows.
