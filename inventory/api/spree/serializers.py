@@ -202,6 +202,43 @@ class SpreeVariantSerializer(serializers.Serializer):
     def get_is_destroyed(self, variant) -> bool:
         return variant.deleted_at is not None
 
+    def to_representation(self, variant) -> dict:
+        # The fields above, written out: DRF's field-by-field walk is a third of a page's Python time
+        # (25 movements x 33 nested fields). The declared fields stay the schema, and a test checks that
+        # this gives exactly what DRF's walk over them gives.
+        total, backorderable = _totals(variant)
+        in_stock = total > 0 or not variant.track_inventory
+        product = variant.product
+        return {
+            "id": variant.id,
+            "name": _text(product.name),
+            "sku": _text(variant.sku),
+            "price": money_string(variant.price),
+            "weight": money_string(variant.weight),
+            "height": money_string(variant.height),
+            "width": money_string(variant.width),
+            "depth": money_string(variant.depth),
+            "is_master": bool(variant.is_master),
+            "slug": _text(product.slug),
+            "description": _text(product.description),
+            "track_inventory": bool(variant.track_inventory),
+            "cost_price": money_string(variant.cost_price),
+            "option_values": [],
+            "images": [],
+            "display_price": display_price(variant.price),
+            "options_text": _text(variant.options_text),
+            "in_stock": in_stock,
+            "is_backorderable": backorderable,
+            "is_orderable": in_stock or backorderable,
+            "total_on_hand": total,
+            "is_destroyed": variant.deleted_at is not None,
+        }
+
+
+def _text(value) -> str | None:
+    """What a DRF CharField renders."""
+    return None if value is None else str(value)
+
 
 class SpreeStockItemSerializer(serializers.Serializer):
     """The stock item as nested in a movement (exact contract keys)."""
@@ -213,6 +250,17 @@ class SpreeStockItemSerializer(serializers.Serializer):
     variant_id = serializers.IntegerField()
     variant = SpreeVariantSerializer()
 
+    def to_representation(self, item) -> dict:
+        # Written out like SpreeVariantSerializer's, and checked against DRF's walk the same way.
+        return {
+            "id": item.id,
+            "count_on_hand": item.count_on_hand,
+            "backorderable": bool(item.backorderable),
+            "stock_location_id": item.stock_location_id,
+            "variant_id": item.variant_id,
+            "variant": self.fields["variant"].to_representation(item.variant),
+        }
+
 
 class SpreeStockItemDetailSerializer(SpreeStockItemSerializer):
     """The stock item endpoints add the item's own stock settings."""
@@ -222,6 +270,16 @@ class SpreeStockItemDetailSerializer(SpreeStockItemSerializer):
     max_stock_level = serializers.IntegerField(allow_null=True)
     last_counted_at = serializers.DateTimeField(allow_null=True)
 
+    def to_representation(self, item) -> dict:
+        counted = item.last_counted_at
+        return {
+            **super().to_representation(item),
+            "quantity_allocated": item.quantity_allocated,
+            "reorder_point": item.reorder_point,
+            "max_stock_level": item.max_stock_level,
+            "last_counted_at": None if counted is None else self.fields["last_counted_at"].to_representation(counted),
+        }
+
 
 class SpreeStockMovementSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -229,6 +287,16 @@ class SpreeStockMovementSerializer(serializers.Serializer):
     action = serializers.CharField()
     stock_item_id = serializers.IntegerField()
     stock_item = SpreeStockItemSerializer()
+
+    def to_representation(self, movement) -> dict:
+        # Written out like SpreeVariantSerializer's, and checked against DRF's walk the same way.
+        return {
+            "id": movement.id,
+            "quantity": movement.quantity,
+            "action": _text(movement.action),
+            "stock_item_id": movement.stock_item_id,
+            "stock_item": self.fields["stock_item"].to_representation(movement.stock_item),
+        }
 
 
 class SpreeStockLocationSerializer(serializers.Serializer):
