@@ -203,9 +203,9 @@ class SpreeVariantSerializer(serializers.Serializer):
         return variant.deleted_at is not None
 
     def to_representation(self, variant) -> dict:
-        # The fields above, written out: DRF's field-by-field walk is a third of a page's Python time
-        # (25 movements x 33 nested fields). The declared fields stay the schema, and a test checks that
-        # this gives exactly what DRF's walk over them gives.
+        # The fields above, written out, instead of DRF's field-by-field walk (25 movements x 33 nested
+        # fields a page): about 0.5 ms of a movements page, measured A/B. The declared fields stay the
+        # schema, and a test checks that this gives exactly what DRF's walk over them gives.
         total, backorderable = _totals(variant)
         in_stock = total > 0 or not variant.track_inventory
         product = variant.product
