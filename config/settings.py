@@ -116,6 +116,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not MAN
     if timeouts:
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} {timeouts}".strip()
+# Parameters are bound by PostgreSQL, not spliced into the SQL text, so that psycopg can prepare a
+# statement a connection runs often (after DB_PREPARE_THRESHOLD runs; "none" = never, e.g. behind a
+# transaction-mode PgBouncer without prepared-statement support): PostgreSQL then skips parsing and
+# planning it. A movement POST repeats the same ten statements: measured, its database CPU fell from
+# about 2.3 to 1.3 ms (bench/FINDINGS.md).
+DB_PREPARE_THRESHOLD = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=None if DB_PREPARE_THRESHOLD in ("", "none", "off") else int(DB_PREPARE_THRESHOLD),
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers: take the write lock at BEGIN and wait for it rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

@@ -10,7 +10,8 @@ from tests.factories import ApiKeyFactory, UserFactory
 
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="needs PostgreSQL row locks and concurrent connections; run with DATABASE_URL=postgres://...",
+    reason="needs PostgreSQL (row locks, concurrent connections, its own SQL and settings); "
+           "run with DATABASE_URL=postgres://...",
 )
 
 
