@@ -389,6 +389,8 @@ def main(argv: list[str] | None = None) -> None:
     db.reset_database(url)
     checked(env, "migrate", "--noinput", "-v0")
     setup_django(url)
+    if "writes" not in args.skip:
+        ensure_wrk()  # before the machine is described, which names wrk's version
     facts = {"machine": machine.describe(), "postgres": db.server_settings(url), "scale": args.scale,
              "started": datetime.now(UTC), "command": command, "skipped": args.skip}
 
