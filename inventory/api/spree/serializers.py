@@ -21,7 +21,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from inventory.api.common import InvalidParameter
-from inventory.models import Action, Product, StockItem, StockLocation, Variant
+from inventory.models import Action, Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.services.movements import MAX_QUANTITY, MAX_UNIT_COST, item_location_problem
 
 MAX_ID = 2**63 - 1
@@ -203,41 +203,53 @@ class SpreeVariantSerializer(serializers.Serializer):
         return variant.deleted_at is not None
 
     def to_representation(self, variant) -> dict:
-        # The fields above, written out, instead of DRF's field-by-field walk (25 movements x 33 nested
-        # fields a page): about 0.5 ms of a movements page, measured A/B. The declared fields stay the
-        # schema, and a test checks that this gives exactly what DRF's walk over them gives.
-        total, backorderable = _totals(variant)
-        in_stock = total > 0 or not variant.track_inventory
-        product = variant.product
-        return {
-            "id": variant.id,
-            "name": _text(product.name),
-            "sku": _text(variant.sku),
-            "price": money_string(variant.price),
-            "weight": money_string(variant.weight),
-            "height": money_string(variant.height),
-            "width": money_string(variant.width),
-            "depth": money_string(variant.depth),
-            "is_master": bool(variant.is_master),
-            "slug": _text(product.slug),
-            "description": _text(product.description),
-            "track_inventory": bool(variant.track_inventory),
-            "cost_price": money_string(variant.cost_price),
-            "option_values": [],
-            "images": [],
-            "display_price": display_price(variant.price),
-            "options_text": _text(variant.options_text),
-            "in_stock": in_stock,
-            "is_backorderable": backorderable,
-            "is_orderable": in_stock or backorderable,
-            "total_on_hand": total,
-            "is_destroyed": variant.deleted_at is not None,
-        }
+        return variant_representation(variant)
+
+
+# The Spree rows written out, instead of DRF's field-by-field walk (25 movements x 33 nested fields a page):
+# about 0.5 ms of a movements page, measured A/B. The serializers' declared fields stay the schema, and a
+# test checks that each function gives exactly what DRF's walk over them gives. They are plain functions so
+# that a nested row is rendered without binding the nested serializer's fields (DRF deep-copies the whole
+# declared tree on a serializer's first `.fields`: 0 to 0.15 ms of a single movement POST's 5.3 ms of CPU).
+
+
+def variant_representation(variant: Variant) -> dict:
+    total, backorderable = _totals(variant)
+    in_stock = total > 0 or not variant.track_inventory
+    product = variant.product
+    return {
+        "id": variant.id,
+        "name": _text(product.name),
+        "sku": _text(variant.sku),
+        "price": money_string(variant.price),
+        "weight": money_string(variant.weight),
+        "height": money_string(variant.height),
+        "width": money_string(variant.width),
+        "depth": money_string(variant.depth),
+        "is_master": bool(variant.is_master),
+        "slug": _text(product.slug),
+        "description": _text(product.description),
+        "track_inventory": bool(variant.track_inventory),
+        "cost_price": money_string(variant.cost_price),
+        "option_values": [],
+        "images": [],
+        "display_price": display_price(variant.price),
+        "options_text": _text(variant.options_text),
+        "in_stock": in_stock,
+        "is_backorderable": backorderable,
+        "is_orderable": in_stock or backorderable,
+        "total_on_hand": total,
+        "is_destroyed": variant.deleted_at is not None,
+    }
 
 
 def _text(value) -> str | None:
     """What a DRF CharField renders."""
     return None if value is None else str(value)
+
+
+# An unbound DateTimeField renders as a bound one does (the settings' format and time zone).
+_DATETIME = serializers.DateTimeField()
 
 
 class SpreeStockItemSerializer(serializers.Serializer):
@@ -251,15 +263,18 @@ class SpreeStockItemSerializer(serializers.Serializer):
     variant = SpreeVariantSerializer()
 
     def to_representation(self, item) -> dict:
-        # Written out like SpreeVariantSerializer's, and checked against DRF's walk the same way.
-        return {
-            "id": item.id,
-            "count_on_hand": item.count_on_hand,
-            "backorderable": bool(item.backorderable),
-            "stock_location_id": item.stock_location_id,
-            "variant_id": item.variant_id,
-            "variant": self.fields["variant"].to_representation(item.variant),
-        }
+        return stock_item_representation(item)
+
+
+def stock_item_representation(item: StockItem) -> dict:
+    return {
+        "id": item.id,
+        "count_on_hand": item.count_on_hand,
+        "backorderable": bool(item.backorderable),
+        "stock_location_id": item.stock_location_id,
+        "variant_id": item.variant_id,
+        "variant": variant_representation(item.variant),
+    }
 
 
 class SpreeStockItemDetailSerializer(SpreeStockItemSerializer):
@@ -273,11 +288,11 @@ class SpreeStockItemDetailSerializer(SpreeStockItemSerializer):
     def to_representation(self, item) -> dict:
         counted = item.last_counted_at
         return {
-            **super().to_representation(item),
+            **stock_item_representation(item),
             "quantity_allocated": item.quantity_allocated,
             "reorder_point": item.reorder_point,
             "max_stock_level": item.max_stock_level,
-            "last_counted_at": None if counted is None else self.fields["last_counted_at"].to_representation(counted),
+            "last_counted_at": None if counted is None else _DATETIME.to_representation(counted),
         }
 
 
@@ -289,14 +304,17 @@ class SpreeStockMovementSerializer(serializers.Serializer):
     stock_item = SpreeStockItemSerializer()
 
     def to_representation(self, movement) -> dict:
-        # Written out like SpreeVariantSerializer's, and checked against DRF's walk the same way.
-        return {
-            "id": movement.id,
-            "quantity": movement.quantity,
-            "action": _text(movement.action),
-            "stock_item_id": movement.stock_item_id,
-            "stock_item": self.fields["stock_item"].to_representation(movement.stock_item),
-        }
+        return movement_representation(movement)
+
+
+def movement_representation(movement: StockMovement) -> dict:
+    return {
+        "id": movement.id,
+        "quantity": movement.quantity,
+        "action": _text(movement.action),
+        "stock_item_id": movement.stock_item_id,
+        "stock_item": stock_item_representation(movement.stock_item),
+    }
 
 
 class SpreeStockLocationSerializer(serializers.Serializer):
