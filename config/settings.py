@@ -120,9 +120,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not MAN
 # statement a connection runs often (after DB_PREPARE_THRESHOLD runs; "none" = never, e.g. behind a
 # transaction-mode PgBouncer without prepared-statement support): PostgreSQL then skips parsing and
 # planning it. A movement POST repeats the same ten statements: measured, its database CPU fell from
-# about 2.3 to 1.3 ms (bench/FINDINGS.md).
+# about 2.3 to 1.3 ms (bench/FINDINGS.md). The engine is Django's, with a cursor that survives a
+# prepared statement made stale by a migration run elsewhere (config/postgresql/base.py).
 DB_PREPARE_THRESHOLD = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True,
         prepare_threshold=None if DB_PREPARE_THRESHOLD in ("", "none", "off") else int(DB_PREPARE_THRESHOLD),

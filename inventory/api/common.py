@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, NotSupportedError, OperationalError, transaction
 from django.http import Http404, UnreadablePostError
 from django.utils import timezone
 from rest_framework import exceptions
@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.authentication import InvalidApiKey
+from config.postgresql.base import is_stale_plan
 from inventory.models import IdempotencyRecord
 from inventory.services.errors import StockError
 
@@ -141,9 +142,11 @@ def classify(exc: Exception) -> ApiError:
     if isinstance(exc, UnreadablePostError):
         # The body ended before its Content-Length (config/request_body.py): never act on part of it.
         return ApiError(BAD_REQUEST, "The request body ended before the length it announced.")
-    if isinstance(exc, OperationalError | InterfaceError):
-        # A lock or statement timeout, a deadlock, a terminated session, a lost connection: the
-        # transaction was rolled back whole, so the same request may simply be sent again.
+    if isinstance(exc, OperationalError | InterfaceError) or (
+            isinstance(exc, NotSupportedError) and is_stale_plan(exc.__cause__)):
+        # A lock or statement timeout, a deadlock, a terminated session, a lost connection, a prepared
+        # statement made stale by a migration (config/postgresql): the transaction was rolled back whole,
+        # so the same request may simply be sent again.
         logger.warning("database unavailable in API view: %s", exc)
         return ApiError(UNAVAILABLE, "The database could not complete the request; try again shortly.",
                         retry_after=UNAVAILABLE_RETRY_AFTER)
