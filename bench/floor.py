@@ -21,9 +21,10 @@ UPDATE_ITEM = ("UPDATE inventory_stockitem SET count_on_hand = count_on_hand + %
 INSERT_MOVEMENT = (
     "INSERT INTO inventory_stockmovement (stock_item_id, stock_location_id, quantity, action, movement_date, "
     "value_per_unit, "
-    "unit_cost_fixed, total_cost, balance_after, value_in_stock_after, average_cost_after, rank, resource_type, "
+    "unit_cost_fixed, total_cost, balance_after, value_in_stock_after, average_cost_after, running_value, rank, "
+    "resource_type, "
     "resource_id, caused_by_order_no, caused_by_resource_id, notes, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, now(), 0, false, 0, %s, 0, 0, 0, 'bench', '', '', '', '', now(), now())"
+    "VALUES (%s, %s, %s, %s, now(), 0, false, 0, %s, 0, 0, 0, 0, 'bench', '', '', '', '', now(), now())"
 )
 
 

@@ -21,8 +21,8 @@ from inventory import services
 from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
 from inventory.services.errors import StockError
 from inventory.services.locking import lock_item
+from inventory.services.rebuild import rebuild_item
 from inventory.services.recount import recount
-from inventory.services.valuation import repost_item
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
 from tests.services.invariants import assert_invariants
 
@@ -179,7 +179,7 @@ def test_any_sequence_of_service_calls_keeps_the_invariants(operations):
     figures = world.figures()
     for item_id in world.item_ids:
         with transaction.atomic():
-            repost_item(lock_item(item_id))
+            rebuild_item(lock_item(item_id))
     assert world.figures() == figures
 
 

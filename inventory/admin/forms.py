@@ -13,7 +13,7 @@ from django.db import transaction
 from inventory import services
 from inventory.models import Action, Product, StockItem, StockMovement, Variant
 from inventory.services import Cause, StockError
-from inventory.services.movements import MAX_QUANTITY
+from inventory.services.rules import MAX_QUANTITY
 
 CAUSE_FIELDS = ("resource_type", "resource_id", "caused_by_order_no", "caused_by_resource_id")
 # Movements the admin may record one at a time; transfer legs only come in pairs, from a transfer.

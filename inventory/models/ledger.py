@@ -49,6 +49,10 @@ class StockMovement(models.Model):
     balance_after = models.IntegerField(default=0)
     value_in_stock_after = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     average_cost_after = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    # The exact value in stock after this movement, unrounded (it never has more than 4 places):
+    # value_in_stock_after is it rounded to cents. A correction restores the valuation from the movement
+    # before it, and an append from the newest movement, without summing the open cost layers.
+    running_value = models.DecimalField(max_digits=20, decimal_places=4, default=0)
     rank = models.PositiveIntegerField(default=0)
     # What caused the movement, settable through every API that creates movements.
     resource_type = models.CharField(max_length=64, blank=True, default="")

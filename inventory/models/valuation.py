@@ -25,6 +25,9 @@ class CostLayer(models.Model):
             # Valuing a movement reads only the open layers; on a busy item almost all are used up.
             models.Index(fields=["stock_item", "id"], condition=~models.Q(quantity_remaining=0),
                          name="layer_open_idx"),
+            # A receipt settles open shortfalls first: found without walking the open batches.
+            models.Index(fields=["stock_item", "id"], condition=models.Q(quantity_remaining__lt=0),
+                         name="layer_shortfall_idx"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ Views, the admin, management commands and tests call these functions; nothing el
 """
 
 from inventory.services.catalog import create_product, create_stock_item, create_stock_location, create_variant
+from inventory.services.corrections import delete_movement, update_movement
 from inventory.services.errors import (
     AllocationError,
     InsufficientStock,
@@ -13,17 +14,15 @@ from inventory.services.errors import (
     StockError,
 )
 from inventory.services.movements import (
-    Cause,
     adjust,
-    delete_movement,
     receive,
     record_movement,
     return_items,
     sell,
     set_count,
     ship,
-    update_movement,
 )
+from inventory.services.rules import Cause
 from inventory.services.transfers import transfer
 
 __all__ = [

@@ -13,17 +13,10 @@ from django.db import transaction
 from inventory.models import Action, Allocation, StockItem
 from inventory.services.errors import AllocationError, InsufficientStock
 from inventory.services.locking import lock_item
-from inventory.services.movements import MAX_QUANTITY, Cause, post_movement
+from inventory.services.movements import acting_user, item_id_of, post_movement
+from inventory.services.rules import MAX_QUANTITY, Cause
 
 REFERENCE_MAX_LENGTH = 64
-
-
-def _item_id(stock_item: StockItem | int) -> int:
-    return stock_item.pk if isinstance(stock_item, StockItem) else int(stock_item)
-
-
-def _user(user):
-    return user if getattr(user, "is_authenticated", False) else None
 
 
 def _validate_quantity(quantity: int) -> None:
@@ -54,7 +47,7 @@ def allocate(
     reference_type = _validate_reference("reference_type", reference_type)
     reference_id = _validate_reference("reference_id", reference_id)
     with transaction.atomic():
-        item = lock_item(_item_id(stock_item))
+        item = lock_item(item_id_of(stock_item))
         available = item.count_on_hand - item.quantity_allocated
         if quantity > available and not item.backorderable:
             raise InsufficientStock(
@@ -63,7 +56,7 @@ def allocate(
                 f"the item is not backorderable."
             )
         allocation = Allocation.objects.create(stock_item=item, quantity=quantity, reference_type=reference_type,
-                                               reference_id=reference_id, created_by=_user(user))
+                                               reference_id=reference_id, created_by=acting_user(user))
         item.quantity_allocated += quantity
         item.save(update_fields=["quantity_allocated", "updated_at"])
         allocation.stock_item = item

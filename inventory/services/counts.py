@@ -21,7 +21,8 @@ from inventory.models import StockItem, StockLocation, StockMovement, Variant
 from inventory.services.catalog import ensure_stock_items
 from inventory.services.errors import InvalidMovement, StockError
 from inventory.services.locking import lock_items
-from inventory.services.movements import MAX_QUANTITY, Cause, apply_counts_to_locked
+from inventory.services.movements import apply_counts_to_locked
+from inventory.services.rules import MAX_QUANTITY, Cause
 
 COUNT_RESOURCE_TYPE = "stock_count"
 # Keeps `variant_id IN (...)` under every backend's bound-parameter limit.

@@ -1,190 +1,51 @@
 """Recording stock movements: the only code that writes the ledger and the stock levels it caches.
 
 Every public function here is one transaction that locks the stock item row first. A movement dated
-at or after the newest one is valued on the spot (the fast path); a backdated one, and any edit or
-deletion, reposts the item's whole ledger so that rank and running figures stay in date order.
+at or after the newest one is appended and valued on the spot; a backdated one is inserted and the
+item's ledger reposted from it onwards (`services.corrections`).
+
+An append costs the same whatever the item's history: it reads the newest movement (one index probe:
+its rank, date and exact running value) and only the open cost layers the movement draws from, oldest
+first (see `valuation.LayerQueue`), and writes a constant number of statements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from inventory.models import ACTION_SIGN, Action, CostLayer, LayerConsumption, MovementAudit, StockItem, StockMovement
-from inventory.services.errors import InsufficientStock, InvalidMovement, LocationMismatch, MovementLocked
+from inventory.models import Action, StockItem, StockMovement
+from inventory.services import ledger_io as io
+from inventory.services.errors import InvalidMovement, LocationMismatch
 from inventory.services.locking import lock_item, lock_item_and_transfer_peers
 from inventory.services.movement_counts import bump
-from inventory.services.valuation import (
-    ITEM_FIGURES,
-    ItemValuation,
-    Lot,
-    repost_with_dependents,
-    unit_cost,
+from inventory.services.repost import repost_limit, repost_with_dependents
+from inventory.services.rules import (
+    MAX_QUANTITY,
+    NO_CAUSE,
+    Cause,
+    NewMovement,
+    item_location_problem,
+    positive,
+    validate_entries,
+    validate_movement_date,
+    validate_quantity,
+    validate_unit_cost,
 )
-
-# Ledger quantities are 32-bit integers; no single movement or balance may come near the limit.
-MAX_QUANTITY = 1_000_000_000
-MAX_UNIT_COST = Decimal("9999999999.9999")
-# Clock skew tolerated between app servers before a movement counts as dated in the future.
-FUTURE_TOLERANCE = timedelta(minutes=5)
+from inventory.services.valuation import ITEM_FIGURES, ZERO, ItemValuation, Lot
 
 
-@dataclass(frozen=True)
-class Cause:
-    """What caused a movement; stored on it and searchable in every API family."""
-
-    resource_type: str = ""
-    resource_id: str = ""
-    caused_by_order_no: str = ""
-    caused_by_resource_id: str = ""
-
-    def as_fields(self) -> dict[str, str]:
-        return {
-            "resource_type": self.resource_type,
-            "resource_id": str(self.resource_id or ""),
-            "caused_by_order_no": self.caused_by_order_no,
-            "caused_by_resource_id": str(self.caused_by_resource_id or ""),
-        }
-
-
-NO_CAUSE = Cause()
-
-
-def _item_id(stock_item: StockItem | int) -> int:
+def item_id_of(stock_item: StockItem | int) -> int:
     return stock_item.pk if isinstance(stock_item, StockItem) else int(stock_item)
 
 
-def validate_quantity(quantity: int, action: str) -> None:
-    if action not in Action.values:
-        raise InvalidMovement(f"'{action}' is not a valid action; use one of {', '.join(Action.values)}.",
-                              field="action")
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise InvalidMovement("Quantity must be a whole number.", field="quantity")
-    if quantity == 0:
-        raise InvalidMovement("Quantity can't be zero.", field="quantity")
-    if abs(quantity) > MAX_QUANTITY:
-        raise InvalidMovement(f"Quantity must be between -{MAX_QUANTITY} and {MAX_QUANTITY}.", field="quantity")
-    sign = ACTION_SIGN[action]
-    if sign and (quantity > 0) != (sign > 0):
-        direction = "positive" if sign > 0 else "negative"
-        raise InvalidMovement(f"Quantity must be {direction} for action '{action}'.", field="quantity")
-
-
-def validate_unit_cost(value: Decimal | str | int | float | None) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        cost = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidMovement("Unit cost must be a number.", field="value_per_unit") from None
-    if not cost.is_finite() or cost < 0 or cost > MAX_UNIT_COST:
-        raise InvalidMovement(f"Unit cost must be between 0 and {MAX_UNIT_COST}.", field="value_per_unit")
-    return unit_cost(cost)
-
-
-def validate_movement_date(movement_date: datetime | None) -> datetime | None:
-    if movement_date is None:
-        return None
-    if timezone.is_naive(movement_date):
-        raise InvalidMovement("Movement date needs a time zone.", field="movement_date")
-    if movement_date > timezone.now() + FUTURE_TOLERANCE:
-        raise InvalidMovement("Movement date can't be in the future.", field="movement_date")
-    return movement_date
-
-
-def item_location_problem(item_id: int, item_location_id: int | None, location_id: int) -> str | None:
-    """Why stock item `item_id` (at `item_location_id`, None when it does not exist) can't take a
-    movement at stock location `location_id`; None when it can."""
-    if item_location_id is None:
-        return f"Stock item {item_id} does not exist."
-    if item_location_id != location_id:
-        return f"Stock item {item_id} does not belong to stock location {location_id}."
-    return None
-
-
-def _check_balance(item: StockItem, on_hand: int, quantity: int) -> None:
-    new_balance = on_hand + quantity
-    if abs(new_balance) > MAX_QUANTITY * 2:
-        raise InvalidMovement("The resulting stock level is out of range.", field="quantity")
-    if new_balance < 0 and not item.backorderable:
-        raise InsufficientStock(
-            f"Only {on_hand} of {item.variant.sku} on hand at {item.stock_location.code}; "
-            f"the item is not backorderable."
-        )
-
-
-@dataclass(frozen=True)
-class NewMovement:
-    """One movement to append on an item the caller's transaction has locked (`post_many`)."""
-
-    item: StockItem
-    quantity: int
-    action: str
-    cause: Cause = NO_CAUSE
-    notes: str = ""
-    # Set by post_movement only: a validated unit cost, a movement date at or after the item's newest
-    # movement, the lots of a transferred_in leg and the transfer it belongs to.
-    value_per_unit: Decimal | None = None
-    movement_date: datetime | None = None
-    lots: list[Lot] | None = None
-    transfer: object = None
-    source_movement: StockMovement | None = None
-
-
-def validate_entries(entries: Sequence[NewMovement]) -> None:
-    """The rules every new movement obeys, entries on one item checked against its running balance."""
-    on_hand: dict[int, int] = {}
-    for entry in entries:
-        validate_quantity(entry.quantity, entry.action)
-        if entry.lots is not None and entry.source_movement is None:
-            raise InvalidMovement("Only a transferred_in leg arrives in lots.", field="quantity")
-        balance = on_hand.get(entry.item.pk, entry.item.count_on_hand)
-        _check_balance(entry.item, balance, entry.quantity)
-        on_hand[entry.item.pk] = balance + entry.quantity
-
-
-# The two reads of the append path are written in SQL: building them with the ORM costs more Python
-# than anything else a single movement does (about 1 ms of the request's CPU between them).
-
-
-def ledger_tails(item_ids: Iterable[int]) -> dict[int, tuple[datetime | None, int]]:
-    """(movement date, rank) of each item's newest movement, (None, 0) for an item without any.
-
-    Read after the caller's lock statement, so it sees every movement committed before the lock."""
-    ids = sorted(set(item_ids))
-    tails: dict[int, tuple[datetime | None, int]] = {pk: (None, 0) for pk in ids}
-    if not ids:
-        return tails
-    quote = connection.ops.quote_name
-    movements, items = quote(StockMovement._meta.db_table), quote(StockItem._meta.db_table)
-    sql = (f"SELECT id, stock_item_id, movement_date, {quote('rank')} FROM {movements} WHERE id IN ("
-           f"SELECT (SELECT m.id FROM {movements} m WHERE m.stock_item_id = i.id"
-           f" ORDER BY m.movement_date DESC, m.id DESC LIMIT 1)"
-           f" FROM {items} i WHERE i.id IN ({', '.join(['%s'] * len(ids))}))")
-    for movement in StockMovement.objects.raw(sql, ids):  # raw() still converts the columns
-        tails[movement.stock_item_id] = (movement.movement_date, movement.rank)
-    return tails
-
-
-def open_layers(item_ids: Iterable[int]) -> dict[int, list[CostLayer]]:
-    """Each item's cost layers with units left (or short), oldest first."""
-    ids = sorted(set(item_ids))
-    layers: dict[int, list[CostLayer]] = {pk: [] for pk in ids}
-    if not ids:
-        return layers
-    quote = connection.ops.quote_name
-    # Not created_at: valuation never reads it, and parsing a timestamp per open layer adds up.
-    columns = ", ".join(quote(f.column) for f in CostLayer._meta.concrete_fields if f.name != "created_at")
-    sql = (f"SELECT {columns} FROM {quote(CostLayer._meta.db_table)}"
-           f" WHERE stock_item_id IN ({', '.join(['%s'] * len(ids))}) AND quantity_remaining <> 0 ORDER BY id")
-    for layer in CostLayer.objects.raw(sql, ids):
-        layers[layer.stock_item_id].append(layer)
-    return layers
+def acting_user(user):
+    """The user to record as the author, or None for an anonymous or missing one."""
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 def post_movement(
@@ -210,37 +71,25 @@ def post_movement(
                         movement_date=validate_movement_date(movement_date), lots=lots, transfer=transfer,
                         source_movement=source_movement)
     validate_entries([entry])
-    tails = ledger_tails([item.pk])
-    last_date = tails[item.pk][0]
+    tails = io.ledger_tails([item.pk])
+    last_date = tails[item.pk].movement_date
     if entry.movement_date is not None and last_date is not None and entry.movement_date < last_date:
         return _post_backdated(entry, user)
     return _append([entry], user, tails)[0]
 
 
-def _new_movement(entry: NewMovement, user, movement_date: datetime) -> StockMovement:
-    return StockMovement(
-        stock_item=entry.item,
-        stock_location_id=entry.item.stock_location_id,
-        quantity=entry.quantity,
-        action=entry.action,
-        movement_date=movement_date,
-        notes=entry.notes or "",
-        transfer=entry.transfer,
-        source_movement=entry.source_movement,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
-        **entry.cause.as_fields(),
-    )
-
-
 def _post_backdated(entry: NewMovement, user) -> StockMovement:
-    """A movement dated before the item's newest one: inserted, then the item's ledger reposted."""
-    movement = _new_movement(entry, user, entry.movement_date)
-    if entry.quantity > 0 and entry.lots is None:
-        movement.value_per_unit, movement.unit_cost_fixed = _inbound_cost(entry, ItemValuation.current(entry.item))
-    elif entry.lots is not None:
+    """A movement dated before the item's newest one: inserted, then the item's ledger reposted from it on."""
+    movement = new_movement(entry, user, entry.movement_date)
+    if entry.lots is not None:
         movement.unit_cost_fixed = True
+    elif entry.quantity > 0:
+        # Without a cost of its own, the repost values it at the running average of its date.
+        movement.value_per_unit, movement.unit_cost_fixed = inbound_cost(entry, ItemValuation.at(
+            entry.item, balance=0, value=ZERO, average=ZERO, batches=None, shortfalls=None))
     movement.save()
-    repost_with_dependents(entry.item, check_from=(movement.movement_date, movement.pk))
+    key = (movement.movement_date, movement.pk)
+    repost_with_dependents(entry.item, key, check_from=key, limit=repost_limit())
     movement.refresh_from_db()
     bump(entry.item, entry.action)
     fields = ["movement_counts"]
@@ -251,74 +100,104 @@ def _post_backdated(entry: NewMovement, user) -> StockMovement:
     return movement
 
 
-def _inbound_cost(entry: NewMovement, state: ItemValuation) -> tuple[Decimal, bool]:
+def new_movement(entry: NewMovement, user, movement_date: datetime) -> StockMovement:
+    return StockMovement(
+        stock_item=entry.item,
+        stock_location_id=entry.item.stock_location_id,
+        quantity=entry.quantity,
+        action=entry.action,
+        movement_date=movement_date,
+        notes=entry.notes or "",
+        transfer=entry.transfer,
+        source_movement=entry.source_movement,
+        created_by=acting_user(user),
+        **entry.cause.as_fields(),
+    )
+
+
+def inbound_cost(entry: NewMovement, state: ItemValuation) -> tuple[Decimal, bool]:
     """(unit cost, fixed) of an inbound movement not arriving in lots: the one given, else the default."""
     if entry.value_per_unit is not None:
         return entry.value_per_unit, True
     return state.default_inbound_cost()
 
 
-def _append(entries: Sequence[NewMovement], user, tails: dict[int, tuple[datetime | None, int]]
-            ) -> list[StockMovement]:
+def current_state(item: StockItem, tail: io.Tail) -> ItemValuation:
+    """The valuation state after the item's newest movement (`tail`), its open layers read lazily."""
+    return ItemValuation.at(item, balance=item.count_on_hand, value=tail.running_value, average=item.average_cost,
+                            batches=io.layer_fetch(item.pk, shortfalls=False),
+                            shortfalls=io.layer_fetch(item.pk, shortfalls=True))
+
+
+def _append(entries: Sequence[NewMovement], user, tails: dict[int, io.Tail]) -> list[StockMovement]:
     """Value and write validated entries at the end of their items' ledgers, in order.
 
-    The one append path of `post_movement` and `post_many`: the open layers of all the items are read in
-    one query, and movements, layers, consumptions and item figures are each written with one statement
-    (INSERT ... RETURNING, or one pipelined executemany of row UPDATEs), whatever the number of entries.
+    The one append path of `post_movement` and `post_many`: movements, layers, consumptions and item figures
+    are each written with one statement (INSERT ... RETURNING, or one pipelined executemany of row
+    UPDATEs), whatever the number of entries.
     """
     items = {e.item.pk: e.item for e in entries}
-    layers = open_layers(items)
-    states = {pk: ItemValuation.current(item, layers[pk]) for pk, item in items.items()}
+    states = {pk: current_state(item, tails[pk]) for pk, item in items.items()}
+    _preload_layers(entries, states)
     now = timezone.now()
     movements: list[StockMovement] = []
-    new_layers: list[CostLayer] = []
-    touched: dict[int, CostLayer] = {}  # a layer drawn by several entries is written once
-    consumptions: list[LayerConsumption] = []
     counted: set[int] = set()
     for entry in entries:
         item, state = entry.item, states[entry.item.pk]
-        last_date, last_rank = tails[item.pk]
+        tail = tails[item.pk]
         # Taken under the lock, and never before the newest movement, so concurrent writers append.
-        date = entry.movement_date or (max(now, last_date) if last_date else now)
-        movement = _new_movement(entry, user, date)
-        movement.rank = last_rank + 1
+        date = entry.movement_date or (max(now, tail.movement_date) if tail.movement_date else now)
+        movement = new_movement(entry, user, date)
+        movement.rank = tail.rank + 1
         if entry.quantity > 0 and entry.lots is None:
-            movement.value_per_unit, movement.unit_cost_fixed = _inbound_cost(entry, state)
+            movement.value_per_unit, movement.unit_cost_fixed = inbound_cost(entry, state)
         elif entry.lots is not None:
             movement.unit_cost_fixed = True
-        posting = state.apply(movement, entry.lots)
-        new_layers.extend(posting.new_layers)
-        touched.update({layer.pk: layer for layer in posting.touched_layers})
-        consumptions.extend(posting.consumptions)
+        state.apply(movement, entry.lots)
         state.store_on_item()
         bump(item, entry.action)
-        tails[item.pk] = (date, movement.rank)
+        tails[item.pk] = io.Tail(date, movement.rank, state.value)
         if entry.action == Action.COUNTED:
             item.last_counted_at = now
             counted.add(item.pk)
         movements.append(movement)
 
-    _insert(StockMovement, movements)
-    _insert(CostLayer, new_layers)
-    _update_rows(CostLayer, ["quantity_remaining"], list(touched.values()))
-    _insert(LayerConsumption, consumptions)
+    _insert_movements(movements)
+    io.insert_layers([(pk, layer) for pk, state in states.items() for layer in state.posting.new_layers], now)
+    io.update_layer_remaining(layer for state in states.values() for layer in state.posting.touched_layers.values())
+    io.insert_consumptions([c for state in states.values() for c in state.posting.consumptions])
     for item in items.values():
         item.updated_at = now
     # A count stamps the item; the same UPDATE carries it, as it carries the movement counters.
     fields = [*ITEM_FIGURES, "movement_counts", *(["last_counted_at"] if counted else [])]
-    _update_rows(StockItem, fields, list(items.values()))
+    io.update_rows(StockItem, fields, list(items.values()))
     return movements
 
 
-def _insert(model, objs: list) -> None:
-    """INSERT `objs`, their ids set (RETURNING); one by one where the backend can't return them."""
-    if not objs:
-        return
+# Batches read up front for each item an entry draws on: most sales draw one or two.
+PRELOAD = 4
+
+
+def _preload_layers(entries: Sequence[NewMovement], states: dict[int, ItemValuation]) -> None:
+    """Read, in one statement per kind, the first open layers of the items whose entries will draw on
+    them: batches for outbound entries on items with stock, shortfalls for inbound entries on items short.
+    A write on many items (a bulk count) then costs a constant number of statements."""
+    batches = sorted({e.item.pk for e in entries if e.quantity < 0 and states[e.item.pk].balance > 0})
+    short = sorted({e.item.pk for e in entries if e.quantity > 0 and states[e.item.pk].balance < 0})
+    for ids, shortfalls in ((batches, False), (short, True)):
+        if ids:
+            for pk, layers in io.prefetch_layers(ids, shortfalls=shortfalls, per_item=PRELOAD).items():
+                queue = states[pk].shortfalls if shortfalls else states[pk].batches
+                queue.preload(layers, PRELOAD)
+
+
+def _insert_movements(movements: list[StockMovement]) -> None:
+    """INSERT the movements, their ids set (RETURNING); one by one where the backend can't return them."""
     if connection.features.can_return_rows_from_bulk_insert:
-        model.objects.bulk_create(objs)
+        StockMovement.objects.bulk_create(movements)
     else:
-        for obj in objs:
-            obj.save(force_insert=True)
+        for movement in movements:
+            movement.save(force_insert=True)
 
 
 def record_movement(
@@ -338,7 +217,7 @@ def record_movement(
     With `location` (a stock location id) the item must exist and belong to it, else LocationMismatch:
     checked under the item's lock, which spares the caller a SELECT of its own.
     """
-    item_id = _item_id(stock_item)
+    item_id = item_id_of(stock_item)
     with transaction.atomic():
         # A dated movement may be backdated, and its repost may flow through transfers (see locking).
         lock = lock_item_and_transfer_peers if movement_date is not None else lock_item
@@ -367,7 +246,7 @@ def receive(stock_item: StockItem | int, quantity: int, **kwargs) -> StockMoveme
 
 def sell(stock_item: StockItem | int, quantity: int, **kwargs) -> StockMovement:
     """Goods out to a customer: `quantity` > 0 units leave stock (stored as a negative movement)."""
-    return record_movement(stock_item, -_positive(quantity), Action.SOLD, **kwargs)
+    return record_movement(stock_item, -positive(quantity), Action.SOLD, **kwargs)
 
 
 ship = sell
@@ -397,7 +276,7 @@ def set_count(
         raise InvalidMovement(f"Counted quantity must be a whole number from 0 to {MAX_QUANTITY}.",
                               field="count_on_hand")
     with transaction.atomic():
-        item = lock_item(_item_id(stock_item))
+        item = lock_item(item_id_of(stock_item))
         return apply_count_to_locked(item, counted, user=user, notes=notes, cause=cause)
 
 
@@ -419,31 +298,15 @@ def post_many(entries: Sequence[NewMovement], *, user=None) -> list[StockMovemen
     """Append many movements (dated now) on locked items in a constant number of queries.
 
     The same rules, rows, running figures, cost layers and consumptions as calling `post_movement` for each
-    entry in order (both go through `validate_entries` and `_append`), but the ledger tails and open layers
-    are read for all items at once: about 8 statements whatever the number of entries. Entries on the same
-    item are applied in order. A refused entry raises before anything is written. Counted movements stamp
-    `last_counted_at`, as in `post_movement`.
+    entry in order (both go through `validate_entries` and `_append`), but the ledger tails are read for
+    all items at once: about 8 statements whatever the number of entries, plus a layer read for each item
+    an entry draws on. Entries on the same item are applied in order. A refused entry raises before anything
+    is written. Counted movements stamp `last_counted_at`, as in `post_movement`.
     """
     if not entries:
         return []
     validate_entries(entries)
-    return _append(entries, user, ledger_tails(e.item.pk for e in entries))
-
-
-def _update_rows(model, fields: list[str], objs: list) -> None:
-    """Write `fields` of `objs`, one parameterised UPDATE per row through executemany (pipelined by
-    psycopg). Django's bulk_update builds a CASE expression per row and field: three quarters of the
-    Python time of a 100-row `post_many`."""
-    if not objs:
-        return
-    quote = connection.ops.quote_name
-    columns = [model._meta.get_field(name) for name in fields]
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
-    rows = [(*(field.get_db_prep_save(getattr(obj, field.attname), connection) for field in columns), obj.pk)
-            for obj in objs]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    return _append(entries, user, io.ledger_tails(e.item.pk for e in entries))
 
 
 def apply_counts_to_locked(counts: Sequence[tuple[StockItem, int, str]], *, user=None,
@@ -462,98 +325,5 @@ def apply_counts_to_locked(counts: Sequence[tuple[StockItem, int, str]], *, user
     unchanged = [item for n, (item, _, _) in enumerate(counts) if results[n] is None]
     for item in unchanged:
         item.last_counted_at = now
-    _update_rows(StockItem, ["last_counted_at"], unchanged)
+    io.update_rows(StockItem, ["last_counted_at"], unchanged)
     return results
-
-
-def _positive(quantity: int) -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidMovement("Quantity must be a positive whole number.", field="quantity")
-    return quantity
-
-
-# --- editing the ledger -------------------------------------------------------------------------
-
-EDITABLE_FIELDS = ("quantity", "movement_date", "value_per_unit", "notes", "resource_type", "resource_id",
-                   "caused_by_order_no", "caused_by_resource_id")
-
-
-def snapshot(movement: StockMovement) -> dict:
-    """The audit's view of a movement: its editable fields and running figures, JSON-ready."""
-    data = {name: getattr(movement, name) for name in (*EDITABLE_FIELDS, "action", "balance_after", "rank")}
-    data["movement_date"] = movement.movement_date.isoformat()
-    data["value_per_unit"] = str(movement.value_per_unit)
-    return data
-
-
-def _lock_movement(movement: StockMovement | int) -> tuple[StockItem, StockMovement]:
-    movement_id = movement.pk if isinstance(movement, StockMovement) else int(movement)
-    item_id = StockMovement.objects.values_list("stock_item_id", flat=True).get(pk=movement_id)
-    item = lock_item_and_transfer_peers(item_id)  # the edit reposts the item, maybe through its transfers
-    locked = StockMovement.objects.get(pk=movement_id)  # re-read under the item lock
-    if locked.transfer_id:
-        raise MovementLocked("This movement is one leg of a transfer; reverse the transfer instead.")
-    if hasattr(locked, "allocation"):
-        raise MovementLocked("This movement fulfilled an allocation and can't be changed.")
-    return item, locked
-
-
-def update_movement(
-    movement: StockMovement | int,
-    *,
-    user=None,
-    quantity: int | None = None,
-    movement_date: datetime | None = None,
-    value_per_unit: Decimal | str | None = None,
-    notes: str | None = None,
-    cause: Cause | None = None,
-) -> StockMovement:
-    """Edit a movement; the item's ledger is reposted and the change audited (who, when, before, after)."""
-    with transaction.atomic():
-        item, locked = _lock_movement(movement)
-        before = snapshot(locked)
-        old_key = (locked.movement_date, locked.pk)
-        if quantity is not None:
-            validate_quantity(quantity, locked.action)
-            locked.quantity = quantity
-        if movement_date is not None:
-            locked.movement_date = validate_movement_date(movement_date)
-        if value_per_unit is not None:
-            if locked.quantity < 0:
-                raise InvalidMovement("Outbound movements are costed from stock; their unit cost can't be set.",
-                                      field="value_per_unit")
-            locked.value_per_unit = validate_unit_cost(value_per_unit)
-            locked.unit_cost_fixed = True
-        if notes is not None:
-            locked.notes = notes
-        if cause is not None:
-            for name, value in cause.as_fields().items():
-                setattr(locked, name, value)
-        locked.save()
-        new_key = (locked.movement_date, locked.pk)
-        repost_with_dependents(item, check_from=min(old_key, new_key))
-        locked.refresh_from_db()
-        MovementAudit.objects.create(movement=locked, movement_ref=locked.pk, stock_item=item,
-                                     operation=MovementAudit.Operation.UPDATE, user=_user(user),
-                                     before=before, after=snapshot(locked))
-        return locked
-
-
-def delete_movement(movement: StockMovement | int, *, user=None) -> None:
-    """Delete a movement; the item's ledger is reposted and the deletion audited."""
-    with transaction.atomic():
-        item, locked = _lock_movement(movement)
-        before = snapshot(locked)
-        key = (locked.movement_date, locked.pk)
-        MovementAudit.objects.create(movement=None, movement_ref=locked.pk, stock_item=item,
-                                     operation=MovementAudit.Operation.DELETE, user=_user(user),
-                                     before=before, after=None)
-        MovementAudit.objects.filter(movement_ref=locked.pk).update(movement=None)
-        locked.delete()
-        bump(item, locked.action, -1)
-        item.save(update_fields=["movement_counts"])
-        repost_with_dependents(item, check_from=key)
-
-
-def _user(user):
-    return user if getattr(user, "is_authenticated", False) else None

@@ -60,7 +60,8 @@ from inventory.models import Action, CostLayer, StockItem, StockLocation, StockM
 from inventory.services.errors import StockError
 from inventory.services.locking import lock_items
 from inventory.services.movement_counts import ledger_counts
-from inventory.services.valuation import FIFO, ZERO, money, repost_with_dependents, valuation_method
+from inventory.services.repost import LEDGER_START, repost_with_dependents
+from inventory.services.valuation import FIFO, ZERO, money, valuation_method
 
 CHUNK_SIZE = 500
 # Drifted items are repaired this many per transaction, so writers never wait long on their locks.
@@ -532,7 +533,7 @@ def _repair(ids: list[int], location_code: str) -> list[Drift]:
         drifted = [d.item_id for d in drifts]
         _rewrite_running_figures(drifted)
         for item_id in drifted:
-            repost_with_dependents(locked[item_id])
+            repost_with_dependents(locked[item_id], LEDGER_START)
         return drifts
 
 

@@ -9,7 +9,8 @@ from inventory.models import Action, Allocation, MovementAudit, StockItem, Stock
 from inventory.services.catalog_edits import CatalogError
 from inventory.services.errors import InsufficientStock, InvalidMovement
 from inventory.services.locking import lock_item
-from inventory.services.movements import MAX_QUANTITY, NO_CAUSE, Cause, apply_count_to_locked, post_movement
+from inventory.services.movements import apply_count_to_locked, post_movement
+from inventory.services.rules import MAX_QUANTITY, NO_CAUSE, Cause
 
 SETTING_FIELDS = ("backorderable", "reorder_point", "max_stock_level")
 

@@ -11,9 +11,10 @@ from django.utils import timezone
 from inventory.models import Action, StockLocation, StockTransfer, Variant
 from inventory.services.catalog import ensure_stock_items
 from inventory.services.errors import InvalidMovement
+from inventory.services.ledger_io import transfer_lots
 from inventory.services.locking import lock_items
-from inventory.services.movements import NO_CAUSE, Cause, post_movement, validate_quantity
-from inventory.services.valuation import transfer_lots
+from inventory.services.movements import post_movement
+from inventory.services.rules import NO_CAUSE, Cause, validate_quantity
 
 
 def _new_number() -> str:

@@ -1,15 +1,23 @@
 """Valuation: FIFO cost layers or moving average, and the running figures of every movement.
 
-One state machine, `ItemValuation`, values a stock item's movements one at a time in ledger order.
-The append path loads the current state from the item and its open layers and applies one movement;
-`repost_item` replays the whole ledger of an item from nothing. Both use the same `apply`, so a
-ledger built by appending and the same ledger reposted always carry the same figures.
+One state machine, `ItemValuation`, values a stock item's movements one at a time in ledger order. Its
+state is what the ledger stores after the movement before: the balance, the exact running value
+(`StockMovement.running_value`) and the average cost, plus the item's open cost layers, which it reads
+from the database lazily, oldest first, only as far as a movement draws on them. So valuing a movement
+costs what that movement touches, whatever the length of the item's history:
+- the append path (`services.movements`) starts from the item and its newest movement;
+- a correction (`services.repost`) starts from the movement before the first one it changes, after
+  unwinding the cost layers of the movements from there on, and replays only those;
+- the reference full rebuild (`services.rebuild`) starts from nothing.
+All three use the same `apply`, so a ledger built by appending, corrected, or rebuilt from scratch always
+carries the same figures.
 
-Rules (also in the README):
+Rules (also in docs/ledger.md):
 - Money is Decimal: unit costs are kept to 4 places, totals and values to 2 (ROUND_HALF_UP). The exact
-  running value is kept unrounded in the state; only the stored figures are rounded.
+  running value is kept unrounded (it always has at most 4 places: quantities times 4-place unit costs)
+  in `running_value`; only the figures shown are rounded.
 - Inbound unit cost: the one given, else the variant's cost price, else the item's running average.
-- Batches are always tracked FIFO (CostLayer / LayerConsumption). Under `fifo` the value in stock is the
+- Batches are always tracked FIFO (cost layers and consumptions). Under `fifo` the value in stock is the
   sum of the remaining layers and an outbound movement costs what it draws from them; under `average`
   an outbound movement costs quantity x moving average, and value in stock is balance x average.
 - Selling short on a backorderable item: the shortfall is costed at the running average (else the
@@ -18,21 +26,24 @@ Rules (also in the README):
 - Transfers: the transferred_in leg receives one layer per batch the transferred_out leg drew from,
   at that batch's cost (under moving average at the source's average, the cost it issued them at),
   so value moves between locations unchanged.
+
+Open layers never mix signs: a receipt settles every shortfall before it opens a batch, and an issue
+draws every batch before it opens a shortfall. With the remaining quantities summing to the balance, an
+item with a positive balance has only batches open and one with a negative balance only shortfalls; the
+lazy layer queues rely on it to skip a query that could find nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import connection
-from django.utils import timezone
 
-from inventory.models import Action, CostLayer, LayerConsumption, StockItem, StockMovement
-from inventory.services.errors import InsufficientStock, InvalidMovement
-from inventory.services.locking import lock_items
+from inventory.models import StockItem
+from inventory.services.errors import InvalidMovement
 
 FIFO = "fifo"
 AVERAGE = "average"
@@ -43,15 +54,6 @@ ZERO = Decimal("0")
 MAX_MONEY = Decimal("99999999999999.99")
 
 Lot = tuple[int, Decimal]  # (quantity, unit cost) arriving together
-
-MOVEMENT_FIGURES = [
-    "rank",
-    "balance_after",
-    "value_per_unit",
-    "total_cost",
-    "value_in_stock_after",
-    "average_cost_after",
-]
 
 
 def money(amount: Decimal) -> Decimal:
@@ -66,44 +68,125 @@ def valuation_method() -> str:
     return settings.STOCKROOM_VALUATION
 
 
+class Layer:
+    """A cost layer in memory: a batch (positive quantities) or a shortfall (negative ones).
+
+    `movement` is the id of the movement that created it, or that movement's row while it is not written
+    yet (see `movement_id`); `id` is None until the layer is written."""
+
+    __slots__ = ("id", "movement", "unit_cost", "received", "remaining")
+
+    def __init__(self, id: int | None, movement, unit_cost: Decimal, received: int, remaining: int) -> None:
+        self.id, self.movement, self.unit_cost = id, movement, unit_cost
+        self.received, self.remaining = received, remaining
+
+    @property
+    def movement_id(self) -> int:
+        return self.movement if isinstance(self.movement, int) else self.movement.pk
+
+
+class Consumption:
+    """`quantity` units of `layer` drawn (or, for a shortfall, settled) by the movement `movement` (a row)."""
+
+    __slots__ = ("movement", "layer", "quantity", "unit_cost")
+
+    def __init__(self, movement, layer: Layer, quantity: int, unit_cost: Decimal) -> None:
+        self.movement, self.layer, self.quantity, self.unit_cost = movement, layer, quantity, unit_cost
+
+
+# fetch(after_id, limit) -> the next stored open layers of one sign with id > after_id, oldest first.
+LayerFetch = Callable[[int, int], list[Layer]]
+
+
+class LayerQueue:
+    """An item's open layers of one sign, oldest first: the stored ones, read a batch at a time as the
+    valuation reaches them, then those created since (which are always newer)."""
+
+    FIRST_BATCH = 4
+    MAX_BATCH = 2000
+
+    def __init__(self, fetch: LayerFetch | None) -> None:
+        self._stored: deque[Layer] = deque()
+        self._fresh: deque[Layer] = deque()
+        self._fetch = fetch
+        self._after = 0
+        self._batch = self.FIRST_BATCH
+
+    def front(self) -> Layer | None:
+        """The oldest layer still open, or None."""
+        while True:
+            for queue in (self._stored, self._fresh):
+                while queue and queue[0].remaining == 0:
+                    queue.popleft()
+            if self._stored:
+                return self._stored[0]
+            if self._fetch is None:
+                return self._fresh[0] if self._fresh else None
+            more = self._fetch(self._after, self._batch)
+            if len(more) < self._batch:
+                self._fetch = None  # every stored layer is loaded
+            if more:
+                self._after = more[-1].id
+                self._stored.extend(more)
+            self._batch = min(self._batch * 4, self.MAX_BATCH)
+
+    def preload(self, layers: list[Layer], asked: int) -> None:
+        """Start from `layers`, the first `asked` stored layers read already (fewer: there are no more)."""
+        self._stored.extend(layers)
+        if layers:
+            self._after = layers[-1].id
+        if len(layers) < asked:
+            self._fetch = None
+
+    def append(self, layer: Layer) -> None:
+        self._fresh.append(layer)
+
+    def loaded(self) -> list[Layer]:
+        """The open layers read or created so far (a stored layer not reached yet is not among them)."""
+        return [layer for layer in (*self._stored, *self._fresh) if layer.remaining]
+
+
 @dataclass
 class Posting:
-    """What valuing one movement created or changed, for the caller to write."""
+    """What valuing movements created or changed, for the caller to write."""
 
-    new_layers: list[CostLayer] = field(default_factory=list)
-    consumptions: list[LayerConsumption] = field(default_factory=list)
-    touched_layers: list[CostLayer] = field(default_factory=list)
+    new_layers: list[Layer] = field(default_factory=list)
+    consumptions: list[Consumption] = field(default_factory=list)
+    touched_layers: dict[int, Layer] = field(default_factory=dict)  # stored layers changed, by id
+
+    def clear(self) -> None:
+        self.new_layers.clear()
+        self.consumptions.clear()
+        self.touched_layers.clear()
 
 
 @dataclass
 class ItemValuation:
+    """The valuation state of one stock item between two movements (see the module docstring).
+
+    Rows given to `apply` are StockMovement instances or `services.repost.LedgerRow`s: anything with
+    `quantity`, `value_per_unit` and the running figure attributes."""
+
     item: StockItem
     method: str
     balance: int = 0
-    value: Decimal = ZERO  # exact, unrounded
+    value: Decimal = ZERO  # exact, unrounded (at most 4 places)
     average: Decimal = ZERO  # 4 places
-    open_layers: list[CostLayer] = field(default_factory=list)  # oldest first, quantity_remaining != 0
-    # Set by repost_item: items whose transferred_in legs took their cost from a transfer out of this
-    # item whose cost the repost changed (see repost_with_dependents).
-    dependent_item_ids: set[int] = field(default_factory=set)
+    batches: LayerQueue = field(default_factory=lambda: LayerQueue(None))
+    shortfalls: LayerQueue = field(default_factory=lambda: LayerQueue(None))
+    posting: Posting = field(default_factory=Posting)
 
     @classmethod
-    def empty(cls, item: StockItem) -> ItemValuation:
-        return cls(item=item, method=valuation_method())
-
-    @classmethod
-    def current(cls, item: StockItem, layers: list[CostLayer] | None = None) -> ItemValuation:
-        """The state after the item's newest movement, read from the item and its open layers (`layers`:
-        those open layers, oldest first, when the caller already loaded them for many items at once)."""
-        if layers is None:
-            layers = list(CostLayer.objects.filter(stock_item=item).exclude(quantity_remaining=0).order_by("id"))
-        state = cls(item=item, method=valuation_method(), balance=item.count_on_hand,
-                    average=item.average_cost, open_layers=layers)
-        if state.method == FIFO:
-            state.value = sum((layer.quantity_remaining * layer.unit_cost for layer in layers), ZERO)
-        else:
-            state.value = state.balance * state.average
-        return state
+    def at(cls, item: StockItem, *, balance: int, value: Decimal, average: Decimal,
+           batches: LayerFetch | None, shortfalls: LayerFetch | None) -> ItemValuation:
+        """The state after a stored movement (its balance, running value and average cost) with the
+        layers open at that point read through `batches` / `shortfalls` (None: there are none)."""
+        method = valuation_method()
+        if method == AVERAGE:
+            value = balance * average
+        return cls(item=item, method=method, balance=balance, value=value, average=average,
+                   batches=LayerQueue(batches if balance > 0 else None),
+                   shortfalls=LayerQueue(shortfalls if balance < 0 else None))
 
     @property
     def fallback_cost(self) -> Decimal:
@@ -119,90 +202,68 @@ class ItemValuation:
             return unit_cost(cost_price), True
         return self.average, False
 
-    def apply(self, movement: StockMovement, lots: Sequence[Lot] | None = None) -> Posting:
-        """Value `movement` (the next in ledger order), set its running figures and advance the state."""
-        posting = Posting()
-        if movement.quantity > 0:
-            lots = lots or [(movement.quantity, movement.value_per_unit)]
-            total = self._receive(movement, lots, posting)
-            movement.value_per_unit = unit_cost(total / movement.quantity)
+    def apply(self, row, lots: Sequence[Lot] | None = None) -> None:
+        """Value `row` (the next movement in ledger order), set its running figures and advance the state;
+        the layers and consumptions it creates or changes are added to `posting`."""
+        if row.quantity > 0:
+            lots = lots or [(row.quantity, row.value_per_unit)]
+            total = self._receive(row, lots)
+            row.value_per_unit = unit_cost(total / row.quantity)
         else:
-            total = self._issue(movement, -movement.quantity, posting)
-            movement.value_per_unit = unit_cost(total / -movement.quantity)
-        movement.total_cost = money(total)
+            total = self._issue(row, -row.quantity)
+            row.value_per_unit = unit_cost(total / -row.quantity)
+        row.total_cost = money(total)
         if self.method == FIFO and self.balance != 0:
             self.average = unit_cost(self.value / self.balance)
-        movement.balance_after = self.balance
-        movement.value_in_stock_after = money(self.value)
-        movement.average_cost_after = self.average
-        if abs(movement.total_cost) > MAX_MONEY or abs(movement.value_in_stock_after) > MAX_MONEY:
+        row.balance_after = self.balance
+        row.running_value = self.value
+        row.value_in_stock_after = money(self.value)
+        row.average_cost_after = self.average
+        if abs(row.total_cost) > MAX_MONEY or abs(row.value_in_stock_after) > MAX_MONEY:
             raise InvalidMovement(f"The value of this movement or of the stock after it exceeds {MAX_MONEY}.",
                                   field="quantity")
-        return posting
 
-    def _receive(self, movement: StockMovement, lots: Sequence[Lot], posting: Posting) -> Decimal:
+    def _receive(self, row, lots: Sequence[Lot]) -> Decimal:
         incoming = sum((qty * cost for qty, cost in lots), ZERO)
         balance_before = self.balance
         value_delta = ZERO
-        shortfalls = [layer for layer in self.open_layers if layer.quantity_remaining < 0]
         for qty, cost in lots:
-            while qty and shortfalls:
-                layer = shortfalls[0]
-                take = min(qty, -layer.quantity_remaining)
-                layer.quantity_remaining += take
+            while qty and (layer := self.shortfalls.front()) is not None:
+                take = min(qty, -layer.remaining)
+                self._draw(row, layer, -take)
                 qty -= take
                 value_delta += take * layer.unit_cost
-                posting.consumptions.append(
-                    LayerConsumption(movement=movement, layer=layer, quantity=take, unit_cost=layer.unit_cost)
-                )
-                self._touch(layer, posting)
-                if layer.quantity_remaining == 0:
-                    shortfalls.pop(0)
             if qty:
-                layer = CostLayer(stock_item=self.item, movement=movement, unit_cost=cost,
-                                  quantity_received=qty, quantity_remaining=qty)
-                self.open_layers.append(layer)
-                posting.new_layers.append(layer)
+                layer = Layer(None, row, cost, qty, qty)
+                self.batches.append(layer)
+                self.posting.new_layers.append(layer)
                 value_delta += qty * cost
-        self.open_layers = [layer for layer in self.open_layers if layer.quantity_remaining != 0]
-        self.balance += movement.quantity
+        self.balance += row.quantity
         if self.method == FIFO:
             self.value += value_delta
         else:
             if balance_before <= 0:
-                self.average = unit_cost(incoming / movement.quantity)
+                self.average = unit_cost(incoming / row.quantity)
             else:
                 self.average = unit_cost((balance_before * self.average + incoming) / self.balance)
             self.value = self.balance * self.average
         return incoming
 
-    def _issue(self, movement: StockMovement, quantity: int, posting: Posting) -> Decimal:
+    def _issue(self, row, quantity: int) -> Decimal:
         drawn_cost = ZERO
         wanted = quantity
-        for layer in self.open_layers:
-            if not wanted:
-                break
-            if layer.quantity_remaining <= 0:
-                continue
-            take = min(wanted, layer.quantity_remaining)
-            layer.quantity_remaining -= take
+        while wanted and (layer := self.batches.front()) is not None:
+            take = min(wanted, layer.remaining)
+            self._draw(row, layer, take)
             wanted -= take
             drawn_cost += take * layer.unit_cost
-            posting.consumptions.append(
-                LayerConsumption(movement=movement, layer=layer, quantity=take, unit_cost=layer.unit_cost)
-            )
-            self._touch(layer, posting)
         if wanted:
             cost = self.fallback_cost
-            shortfall = CostLayer(stock_item=self.item, movement=movement, unit_cost=cost,
-                                  quantity_received=-wanted, quantity_remaining=-wanted)
-            posting.new_layers.append(shortfall)
-            posting.consumptions.append(
-                LayerConsumption(movement=movement, layer=shortfall, quantity=wanted, unit_cost=cost)
-            )
+            shortfall = Layer(None, row, cost, -wanted, -wanted)
+            self.posting.new_layers.append(shortfall)
+            self.posting.consumptions.append(Consumption(row, shortfall, wanted, cost))
             drawn_cost += wanted * cost
-            self.open_layers.append(shortfall)
-        self.open_layers = [layer for layer in self.open_layers if layer.quantity_remaining != 0]
+            self.shortfalls.append(shortfall)
         self.balance -= quantity
         if self.method == FIFO:
             self.value -= drawn_cost
@@ -212,10 +273,12 @@ class ItemValuation:
         self.value = self.balance * self.average
         return quantity * self.average
 
-    @staticmethod
-    def _touch(layer: CostLayer, posting: Posting) -> None:
-        if layer.pk is not None and layer not in posting.touched_layers:
-            posting.touched_layers.append(layer)
+    def _draw(self, row, layer: Layer, quantity: int) -> None:
+        """Take `quantity` units from a batch (or settle -`quantity` of a shortfall)."""
+        layer.remaining -= quantity
+        self.posting.consumptions.append(Consumption(row, layer, abs(quantity), layer.unit_cost))
+        if layer.id is not None:
+            self.posting.touched_layers[layer.id] = layer
 
     def store_on_item(self) -> None:
         """Copy the state onto the (locked) item's cached figures; the caller saves it."""
@@ -225,115 +288,3 @@ class ItemValuation:
 
 
 ITEM_FIGURES = ["count_on_hand", "value_in_stock", "average_cost", "updated_at"]
-
-
-def transfer_lots(source_movement_id: int) -> list[Lot]:
-    """The batches a transferred_out movement drew, as lots for its transferred_in leg."""
-    return _lots_by_source([source_movement_id]).get(source_movement_id, [])
-
-
-def _lots_by_source(source_ids: list[int]) -> dict[int, list[Lot]]:
-    lots: dict[int, list[Lot]] = {}
-    for consumption in LayerConsumption.objects.filter(movement_id__in=source_ids).order_by("id"):
-        lots.setdefault(consumption.movement_id, []).append((consumption.quantity, consumption.unit_cost))
-    if valuation_method() == AVERAGE:
-        # The source issued the units at its moving average, not at their batch costs: the destination
-        # must receive that same value, or value would appear or vanish in transit.
-        issued_at = dict(StockMovement.objects.filter(pk__in=lots).values_list("pk", "value_per_unit"))
-        lots = {pk: [(qty, issued_at[pk]) for qty, _ in batch] for pk, batch in lots.items()}
-    return lots
-
-
-def repost_item(item: StockItem, *, check_from: tuple | None = None) -> ItemValuation:
-    """Rebuild rank, running figures, layers and consumptions of a locked item from its whole ledger.
-
-    `check_from` is a (movement_date, id) key: if the item is not backorderable, no movement at or
-    after it may leave the balance below zero (InsufficientStock, and the caller's transaction rolls
-    back). Used after backdating, editing or deleting a movement, and by `recount --fix`.
-    """
-    movements = list(item.movements.order_by("movement_date", "id"))
-    stored = {m.pk: _figures(m) for m in movements}
-    source_ids = [m.source_movement_id for m in movements if m.source_movement_id]
-    lots_by_source = _lots_by_source(source_ids)
-    outbound_transfer_ids = [m.pk for m in movements if m.action == Action.TRANSFERRED_OUT]
-    lots_before = _lots_by_source(outbound_transfer_ids)
-
-    LayerConsumption.objects.filter(layer__stock_item=item).delete()
-    CostLayer.objects.filter(stock_item=item).delete()
-
-    state = ItemValuation.empty(item)
-    layers: list[CostLayer] = []
-    consumptions: list[LayerConsumption] = []
-    for rank, movement in enumerate(movements, start=1):
-        movement.rank = rank
-        lots = lots_by_source.get(movement.source_movement_id) if movement.source_movement_id else None
-        if movement.quantity > 0 and lots is None and not movement.unit_cost_fixed:
-            movement.value_per_unit = state.average
-        posting = state.apply(movement, lots)
-        layers.extend(posting.new_layers)
-        consumptions.extend(posting.consumptions)
-        if (
-            check_from is not None
-            and not item.backorderable
-            and movement.balance_after < 0
-            and (movement.movement_date, movement.pk) >= check_from
-        ):
-            raise InsufficientStock(
-                f"Stock of {item.variant.sku} at {item.stock_location.code} would fall to "
-                f"{movement.balance_after} on {movement.movement_date:%Y-%m-%d %H:%M}; the item is not backorderable."
-            )
-
-    _write_figures([m for m in movements if _figures(m) != stored[m.pk]])
-    CostLayer.objects.bulk_create(layers, batch_size=500)
-    LayerConsumption.objects.bulk_create(consumptions, batch_size=500)
-    state.store_on_item()
-    item.save(update_fields=ITEM_FIGURES)
-    if outbound_transfer_ids:
-        lots_after = _lots_by_source(outbound_transfer_ids)
-        changed = [pk for pk in outbound_transfer_ids if lots_after.get(pk) != lots_before.get(pk)]
-        state.dependent_item_ids = set(
-            StockMovement.objects.filter(source_movement_id__in=changed).values_list("stock_item_id", flat=True)
-        )
-    return state
-
-
-# A transfer chain runs forward in time, so reposting converges; the bound only guards against a bug.
-MAX_REPOST_ROUNDS = 50
-
-
-def repost_with_dependents(item: StockItem, *, check_from: tuple | None = None) -> ItemValuation:
-    """`repost_item`, then repost every item downstream of a transfer whose cost changed, so value is
-    conserved between a transfer's two legs after a backdated, edited or deleted movement.
-
-    Downstream items are locked after `item` (which the caller holds), in pk order among themselves.
-    Their quantities do not change, only their costs, so no stock check is needed on them.
-    """
-    state = repost_item(item, check_from=check_from)
-    pending = set(state.dependent_item_ids)
-    for _ in range(MAX_REPOST_ROUNDS):
-        if not pending:
-            return state
-        locked = lock_items(pending)
-        pending = set()
-        for pk in sorted(locked):
-            pending |= repost_item(locked[pk]).dependent_item_ids
-    raise RuntimeError("transfer cost reposting did not converge")
-
-
-def _figures(movement: StockMovement) -> tuple:
-    return tuple(getattr(movement, name) for name in MOVEMENT_FIGURES)
-
-
-def _write_figures(movements: list[StockMovement]) -> None:
-    """Store the running figures of the movements a repost changed. One parameterised UPDATE per row
-    through executemany: Django's bulk_update builds a CASE expression per row and field, which costs
-    seconds of Python for a ledger of a few thousand movements, all under the item lock."""
-    if not movements:
-        return
-    quote = connection.ops.quote_name
-    # updated_at moves too, so feed clients syncing by updated_at_min see the new figures.
-    assignments = ", ".join(f"{quote(name)} = %s" for name in (*MOVEMENT_FIGURES, "updated_at"))
-    sql = f"UPDATE {quote(StockMovement._meta.db_table)} SET {assignments} WHERE id = %s"
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [(*_figures(m), now, m.pk) for m in movements])

@@ -14,8 +14,8 @@ from django.db.models import Sum
 from inventory import services
 from inventory.models import CostLayer, LayerConsumption, StockItem, StockLocation, StockMovement
 from inventory.services.locking import lock_item
+from inventory.services.rebuild import rebuild_item
 from inventory.services.recount import recount
-from inventory.services.valuation import repost_item
 from tests.conftest import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db]
@@ -27,8 +27,8 @@ def figures(item_id: int) -> dict:
         "item": (item.count_on_hand, item.value_in_stock, item.average_cost),
         "movements": list(StockMovement.objects.filter(stock_item_id=item_id).order_by("id").values_list(
             "id", "rank", "balance_after", "value_per_unit", "unit_cost_fixed", "total_cost",
-            "value_in_stock_after", "average_cost_after")),
-        # repost_item recreates layers with new ids, so compare them by content and in order.
+            "value_in_stock_after", "average_cost_after", "running_value")),
+        # rebuild_item recreates layers with new ids, so compare them by content and in order.
         "layers": list(CostLayer.objects.filter(stock_item_id=item_id).order_by("id").values_list(
             "movement_id", "unit_cost", "quantity_received", "quantity_remaining")),
         "consumptions": list(LayerConsumption.objects.filter(movement__stock_item_id=item_id).order_by("id")
@@ -61,7 +61,7 @@ def test_generated_ledger_is_consistent():
     for item_id in StockItem.objects.values_list("pk", flat=True):
         before = figures(item_id)
         with transaction.atomic():
-            repost_item(lock_item(item_id))
+            rebuild_item(lock_item(item_id))
         assert figures(item_id) == before, f"item {item_id} changed when reposted"
 
 

@@ -15,7 +15,8 @@ from inventory.models import Action, StockItem, StockMovement
 from inventory.services.allocations import allocate, fulfil
 from inventory.services.counts import CountRow, apply_counts
 from inventory.services.locking import lock_items
-from inventory.services.movements import NewMovement, post_many
+from inventory.services.movements import post_many
+from inventory.services.rules import NewMovement
 from tests.factories import StockItemFactory, StockLocationFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,8 @@ from inventory.models import (
 )
 from inventory.services.errors import InsufficientStock, InvalidMovement, MovementLocked
 from inventory.services.locking import lock_item
-from inventory.services.movements import MAX_QUANTITY, apply_count_to_locked, post_movement
+from inventory.services.movements import apply_count_to_locked, post_movement
+from inventory.services.rules import MAX_QUANTITY
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
 from tests.services.invariants import assert_invariants
 

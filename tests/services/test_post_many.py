@@ -14,8 +14,9 @@ from inventory import services
 from inventory.models import Action, CostLayer, LayerConsumption, StockItem, StockMovement
 from inventory.services.errors import InsufficientStock, InvalidMovement
 from inventory.services.locking import lock_items
-from inventory.services.movements import NewMovement, apply_counts_to_locked, post_many, post_movement
+from inventory.services.movements import apply_counts_to_locked, post_many, post_movement
 from inventory.services.recount import recount
+from inventory.services.rules import NewMovement
 from tests.factories import StockItemFactory, StockLocationFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db

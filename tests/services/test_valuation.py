@@ -163,11 +163,11 @@ def test_invariant_6_holds_through_a_busy_history(method):
             assert item.value_in_stock == (item.count_on_hand * item.average_cost).quantize(Decimal("0.01"))
 
 
-def test_repost_of_a_consistent_ledger_changes_no_figure():
+def test_rebuild_of_a_consistent_ledger_changes_no_figure():
     from django.db import transaction
 
     from inventory.services.locking import lock_item
-    from inventory.services.valuation import repost_item
+    from inventory.services.rebuild import rebuild_item
 
     item, *_ = worked_example()
     services.sell(item, 15)
@@ -177,7 +177,7 @@ def test_repost_of_a_consistent_ledger_changes_no_figure():
         "updated_at"))
     layers = cost_layers(item)
     with transaction.atomic():
-        repost_item(lock_item(item.pk))
+        rebuild_item(lock_item(item.pk))
     after = list(StockMovement.objects.filter(stock_item=item).order_by("id").values_list(
         "rank", "balance_after", "value_per_unit", "total_cost", "value_in_stock_after", "average_cost_after",
         "updated_at"))

@@ -22,7 +22,7 @@ from rest_framework.fields import empty
 
 from inventory.api.common import InvalidParameter
 from inventory.models import Action, Product, StockItem, StockLocation, StockMovement, Variant
-from inventory.services.movements import MAX_QUANTITY, MAX_UNIT_COST, item_location_problem
+from inventory.services.rules import MAX_QUANTITY, MAX_UNIT_COST, item_location_problem
 
 MAX_ID = 2**63 - 1
 

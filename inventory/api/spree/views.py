@@ -24,7 +24,7 @@ from inventory.api.spree.pagination import paginate
 from inventory.models import Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.search import ransack
 from inventory.services import catalog_edits, movement_counts
-from inventory.services.movements import Cause
+from inventory.services.rules import Cause
 from inventory.services.stock_items import delete_stock_item, update_stock_item
 
 PRODUCTS = "Spree: products"

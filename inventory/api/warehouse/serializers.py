@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from inventory.models import Action, Allocation, StockLocation, StockMovement, Variant
-from inventory.services.movements import MAX_QUANTITY, MAX_UNIT_COST
+from inventory.services.rules import MAX_QUANTITY, MAX_UNIT_COST
 
 MAX_ID = 2**63 - 1
 REFERENCE_LENGTH = 64

@@ -4,7 +4,7 @@ The ORM would take hours for a million movements, so the ledger is simulated her
 streamed to PostgreSQL with COPY. The simulation follows the valuation rules of `services.valuation`
 exactly for the shape of data it makes (one unit cost per variant, non-backorderable items, no
 transfers), so every running figure, cost layer, consumption and cached stock level is what the
-service layer would have written: `recount` finds no drift and `repost_item` changes nothing.
+service layer would have written: `recount` finds no drift and the reference `rebuild_item` changes nothing.
 
 PostgreSQL only. Meant for benchmark databases: `--flush` empties the catalogue and ledger first.
 """
@@ -38,7 +38,8 @@ CHUNK = 50_000  # movements per COPY statement: bounded memory whatever N is
 
 MOVEMENT_COLUMNS = [
     "id", "stock_item_id", "quantity", "action", "movement_date", "value_per_unit", "unit_cost_fixed",
-    "total_cost", "balance_after", "value_in_stock_after", "average_cost_after", "rank", "resource_type",
+    "total_cost", "balance_after", "value_in_stock_after", "average_cost_after", "running_value", "rank",
+    "resource_type",
     "resource_id", "caused_by_order_no", "caused_by_resource_id", "notes", "transfer_id", "source_movement_id",
     "created_by_id", "created_at", "updated_at", "stock_location_id",
 ]
@@ -270,7 +271,8 @@ class Command(BaseCommand):
                 order_no = f"{order_prefix}-{randint(1, 200_000):07d}" if order_prefix else ""
                 movements.write(
                     f"{mid}\t{item_id0 + i}\t{q}\t{action}\t{at}\t{value}\t{fixed}\t{cents(abs(q) * c)}\t{b}\t"
-                    f"{cents(b * c)}\t{value}\t{rank[i]}\t{resource_type}\t{randint(1, 500_000)}\t{order_no}\t"
+                    f"{cents(b * c)}\t{value}\t{cents(b * c)}\t{rank[i]}\t{resource_type}\t{randint(1, 500_000)}\t"
+                    f"{order_no}\t"
                     f"{randint(1, 2_000_000)}\t\t\\N\t\\N\t\\N\t{created}\t{created}\t"
                     f"{location_id0 + i % n_locations}\n"
                 )

@@ -17,7 +17,7 @@ import pytest
 from accounts.models import Role, User
 from inventory import services
 from inventory.models import StockItem, StockLocation, StockMovement, Variant
-from inventory.services.movements import Cause
+from inventory.services.rules import Cause
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
 
 FEED = "/api/v1/inventory_movements"

@@ -1,0 +1,278 @@
+"""Corrections repost only the tail of an item's ledger: from the first movement they change onwards.
+
+A backdated movement, an edit (quantity, unit cost, date), a date move or a deletion changes the running
+figures of every movement after it in ledger order, (movement_date, id), and nothing before it. So
+`repost_from(item, start)` works on the tail `(movement_date, id) >= start` alone:
+
+1. Unwind: one set-based pass gives back to the older layers what the tail's movements drew from them
+   (and takes back what they settled of older shortfalls), then deletes the tail's consumptions and the
+   layers its movements created. The stored open layers are then exactly those open at `start`.
+2. Restore the valuation state at `start` from the movement before it: its balance, exact running value
+   and average cost (`ItemValuation.at`); the open layers are read lazily, oldest first.
+3. Replay the tail in ledger order, read in keyset chunks of `CHUNK` light rows (no model instances),
+   and write what changed every chunk: new layers and consumptions as multi-row INSERTs (COPY), changed
+   figures through COPY + one UPDATE ... FROM on PostgreSQL. Memory stays flat however long the tail.
+
+Everything runs in the caller's transaction under the item's lock: a crash leaves nothing half-reposted.
+The cost grows with the tail, not with the history before it. A transfer carries cost between items: when
+the tail's transferred_out legs draw different batches, each destination item is reposted from its
+transferred_in leg onwards (`repost_with_dependents`). `services.rebuild` is the reference full rebuild
+the tests compare this against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from inventory.models import Action, CostLayer, LayerConsumption, StockItem, StockMovement
+from inventory.services import ledger_io as io
+from inventory.services.errors import InsufficientStock, StockError
+from inventory.services.locking import lock_items
+from inventory.services.valuation import ITEM_FIGURES, ZERO, ItemValuation
+
+Key = tuple[datetime, int]  # (movement_date, id): a position in an item's ledger
+LEDGER_START: Key = (datetime(1, 1, 1, tzinfo=UTC), 0)  # before every movement
+
+# Movements read (and written) at a time: bounds the replay's memory.
+CHUNK = 5000
+# A transfer chain runs forward in time, so reposting converges; the bound only guards against a bug.
+MAX_REPOST_ROUNDS = 50
+
+
+class CorrectionTooLarge(StockError):
+    """The correction would repost more movements than a request may (settings.STOCKROOM_MAX_REPOST)."""
+
+    field = "movement_date"
+    code = "correction_too_large"
+
+
+@dataclass(slots=True)
+class LedgerRow:
+    """One movement of the tail, as the replay reads, values and writes it."""
+
+    pk: int
+    quantity: int
+    action: str
+    movement_date: datetime
+    value_per_unit: Decimal
+    unit_cost_fixed: bool
+    source_movement_id: int | None
+    rank: int
+    balance_after: int
+    total_cost: Decimal
+    value_in_stock_after: Decimal
+    average_cost_after: Decimal
+    running_value: Decimal
+    stored: tuple = ()
+
+    def figures(self) -> tuple:
+        return (self.rank, self.balance_after, self.value_per_unit, self.total_cost, self.value_in_stock_after,
+                self.average_cost_after, self.running_value)
+
+
+ROW_COLUMNS = ("id", "quantity", "action", "movement_date", "unit_cost_fixed", "source_movement_id",
+               *io.MOVEMENT_FIGURES)
+
+
+@dataclass
+class RepostResult:
+    state: ItemValuation
+    reposted: int = 0  # movements replayed
+    rewritten: int = 0  # movements whose figures changed
+    # Items whose transferred_in legs took their cost from a transfer out of this item that now draws
+    # other batches, with where their own reposts start.
+    dependents: dict[int, Key] = field(default_factory=dict)
+
+
+def repost_limit() -> int | None:
+    """How many movements one correction may repost in a process that serves requests (None: no limit)."""
+    if getattr(settings, "MANAGEMENT_COMMAND", False):
+        return None
+    return getattr(settings, "STOCKROOM_MAX_REPOST", None) or None
+
+
+def repost_with_dependents(item: StockItem, start: Key, *, check_from: Key | None = None,
+                           remove: StockMovement | None = None, limit: int | None = None) -> RepostResult:
+    """`repost_from`, then repost every item downstream of a transfer whose cost changed, each from its own
+    transferred_in leg, so value is conserved between a transfer's two legs.
+
+    Downstream items must be locked by the caller already (they are the item's variant's other stock
+    items; see locking.lock_item_and_transfer_peers). Their quantities do not change, only their costs,
+    so no stock check is needed on them."""
+    result = repost_from(item, start, check_from=check_from, remove=remove, limit=limit)
+    pending = dict(result.dependents)
+    for _ in range(MAX_REPOST_ROUNDS):
+        if not pending:
+            return result
+        locked = lock_items(pending)
+        following: dict[int, Key] = {}
+        for pk in sorted(pending):
+            for dependent, key in repost_from(locked[pk], pending[pk], limit=limit).dependents.items():
+                following[dependent] = min(key, following.get(dependent, key))
+        pending = following
+    raise RuntimeError("transfer cost reposting did not converge")
+
+
+def repost_from(item: StockItem, start: Key, *, check_from: Key | None = None,
+                remove: StockMovement | None = None, limit: int | None = None) -> RepostResult:
+    """Repost a locked item's ledger from `start` on (see the module docstring); `remove`, a movement at
+    `start`, is deleted once its layers are unwound. `check_from`: if the item is not backorderable, no
+    movement at or after it may leave the balance below zero (InsufficientStock; the caller's transaction
+    rolls back). `limit`: refuse (CorrectionTooLarge) a tail longer than that."""
+    date_param = io.prepared_datetime(start[0])
+    if limit is not None:
+        _refuse_long_tail(item, date_param, start[1], limit)
+    lots_before = _outbound_lots(item.pk, date_param, start[1])
+    _unwind(item.pk, date_param, start[1])
+    if remove is not None:
+        remove.delete()
+    state, rank = _state_before(item, date_param, start[1])
+    result = RepostResult(state=state)
+    changed: list[tuple] = []
+    now = io.prepared_datetime(timezone.now())
+    for rows in _tail_chunks(item.pk, date_param, start[1]):
+        lots = io.lots_by_source(row.source_movement_id for row in rows if row.source_movement_id)
+        for row in rows:
+            rank += 1
+            row.rank = rank
+            row_lots = lots.get(row.source_movement_id) if row.source_movement_id else None
+            if row.quantity > 0 and row_lots is None and not row.unit_cost_fixed:
+                row.value_per_unit = state.average
+            state.apply(row, row_lots)
+            if check_from is not None and row.balance_after < 0 and not item.backorderable \
+                    and (row.movement_date, row.pk) >= check_from:
+                raise InsufficientStock(
+                    f"Stock of {item.variant.sku} at {item.stock_location.code} would fall to "
+                    f"{row.balance_after} on {row.movement_date:%Y-%m-%d %H:%M}; the item is not backorderable.")
+            if row.figures() != row.stored:
+                changed.append((*row.figures(), now, row.pk))
+        result.reposted += len(rows)
+        result.rewritten += len(changed)
+        _write(item.pk, state, changed)
+        changed = []
+    if not result.reposted:
+        _write(item.pk, state, changed)
+    state.store_on_item()
+    item.save(update_fields=ITEM_FIGURES)
+    result.dependents = _dependents(lots_before)
+    return result
+
+
+def _refuse_long_tail(item: StockItem, date_param, movement_id: int, limit: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {io.table(StockMovement)} WHERE stock_item_id = %s"
+                       f" AND (movement_date, id) >= (%s, %s) LIMIT %s) t", [item.pk, date_param, movement_id,
+                                                                            limit + 1])
+        tail = cursor.fetchone()[0]
+    if tail > limit:
+        raise CorrectionTooLarge(
+            f"This correction would repost more than {limit} movements of {item.variant.sku} at "
+            f"{item.stock_location.code}, more than a request may (STOCKROOM_MAX_REPOST). Record it dated now "
+            f"instead, or have an operator run it with `manage.py correct_movement`.")
+
+
+def _tail_ids(item_id: int) -> str:
+    """SQL selecting the ids of the item's movements at or after a key (parameters: item, date, id)."""
+    return (f"SELECT id FROM {io.table(StockMovement)} WHERE stock_item_id = %s"
+            f" AND (movement_date, id) >= (%s, %s)")
+
+
+def _unwind(item_id: int, date_param, movement_id: int) -> None:
+    """Undo the tail's cost layers and consumptions (step 1 of the module docstring)."""
+    tail = _tail_ids(item_id)
+    layers, consumptions = io.table(CostLayer), io.table(LayerConsumption)
+    params = [item_id, date_param, movement_id]
+    with connection.cursor() as cursor:
+        # A batch gets back what the tail drew from it; a shortfall loses what the tail settled of it. The
+        # layers the tail created are deleted below whatever this does to them.
+        cursor.execute(
+            f"UPDATE {layers} SET quantity_remaining = quantity_remaining"
+            f" + CASE WHEN {layers}.quantity_received < 0 THEN -d.drawn ELSE d.drawn END"
+            f" FROM (SELECT c.layer_id, SUM(c.quantity) AS drawn FROM {consumptions} c"
+            f" WHERE c.movement_id IN ({tail}) GROUP BY c.layer_id) d WHERE {layers}.id = d.layer_id",
+            params)
+        cursor.execute(f"DELETE FROM {consumptions} WHERE movement_id IN ({tail})", params)
+        cursor.execute(f"DELETE FROM {layers} WHERE movement_id IN ({tail})", params)
+
+
+def _state_before(item: StockItem, date_param, movement_id: int) -> tuple[ItemValuation, int]:
+    """The valuation state after the movement before `start` (its open layers read lazily), and its rank."""
+    rows = io.select(
+        f"SELECT balance_after, running_value, average_cost_after, {io.q('rank')} FROM {io.table(StockMovement)}"
+        f" WHERE stock_item_id = %s AND (movement_date, id) < (%s, %s) ORDER BY movement_date DESC, id DESC LIMIT 1",
+        [item.pk, date_param, movement_id],
+        (None, StockMovement._meta.get_field("running_value"), StockMovement._meta.get_field("average_cost_after"),
+         None))
+    balance, value, average, rank = rows[0] if rows else (0, ZERO, ZERO, 0)
+    # Layers this repost writes get ids above the ceiling: the lazy reads must not take them for old ones.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {io.table(CostLayer)}")
+        ceiling = cursor.fetchone()[0]
+    state = ItemValuation.at(item, balance=balance, value=value, average=average,
+                             batches=io.layer_fetch(item.pk, shortfalls=False, ceiling=ceiling),
+                             shortfalls=io.layer_fetch(item.pk, shortfalls=True, ceiling=ceiling))
+    return state, rank
+
+
+def _tail_chunks(item_id: int, date_param, movement_id: int) -> Iterator[list[LedgerRow]]:
+    """The tail in ledger order, CHUNK rows at a time (keyset: each chunk one index range scan)."""
+    columns = ", ".join(io.q(c) for c in ROW_COLUMNS)
+    fields = [StockMovement._meta.get_field("id" if c == "id" else c) for c in ROW_COLUMNS]
+    base = f"SELECT {columns} FROM {io.table(StockMovement)} WHERE stock_item_id = %s AND (movement_date, id) "
+    order = " ORDER BY movement_date, id LIMIT %s"
+    rows = io.select(base + ">= (%s, %s)" + order, [item_id, date_param, movement_id, CHUNK], fields)
+    while rows:
+        chunk = []
+        for pk, quantity, action, date, fixed, source, *figures in rows:
+            rank, balance, price, total, value, average, running = figures
+            chunk.append(LedgerRow(pk, quantity, action, date, price, fixed, source, rank, balance, total, value,
+                                   average, running, stored=tuple(figures)))
+        yield chunk
+        if len(rows) < CHUNK:
+            return
+        last = chunk[-1]
+        rows = io.select(base + "> (%s, %s)" + order,
+                          [item_id, io.prepared_datetime(last.movement_date), last.pk, CHUNK], fields)
+
+
+def _write(item_id: int, state: ItemValuation, changed: list[tuple]) -> None:
+    """Write what the replay produced since the last write: layers, consumptions, changed figures."""
+    posting = state.posting
+    io.insert_layers([(item_id, layer) for layer in posting.new_layers], timezone.now())
+    io.update_layer_remaining(posting.touched_layers.values())
+    io.insert_consumptions(posting.consumptions)
+    io.update_by_id(StockMovement, [*io.MOVEMENT_FIGURES, "updated_at"], changed)
+    posting.clear()
+
+
+def _outbound_lots(item_id: int, date_param, movement_id: int) -> dict[int, list]:
+    """The lots each transferred_out leg of the tail drew, before the repost."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {io.table(StockMovement)} WHERE stock_item_id = %s"
+                       f" AND (movement_date, id) >= (%s, %s) AND action = %s",
+                       [item_id, date_param, movement_id, Action.TRANSFERRED_OUT.value])
+        ids = [row[0] for row in cursor.fetchall()]
+    lots = io.lots_by_source(ids)
+    return {pk: lots.get(pk, []) for pk in ids}
+
+
+def _dependents(lots_before: dict[int, list]) -> dict[int, Key]:
+    """The destination items of the outbound legs whose lots the repost changed, each with the key of its
+    earliest such transferred_in leg."""
+    if not lots_before:
+        return {}
+    lots_after = io.lots_by_source(lots_before)
+    changed = [pk for pk, lots in lots_before.items() if lots_after.get(pk, []) != lots]
+    found: dict[int, Key] = {}
+    legs = StockMovement.objects.filter(source_movement_id__in=changed).values_list("stock_item_id",
+                                                                                   "movement_date", "pk")
+    for item_id, date, pk in legs:
+        found[item_id] = min((date, pk), found.get(item_id, (date, pk)))
+    return found
