@@ -18,13 +18,15 @@ from bench.cpu import cpu_seconds
 
 UPDATE_ITEM = ("UPDATE inventory_stockitem SET count_on_hand = count_on_hand + %s, updated_at = now() "
                "WHERE id = %s RETURNING count_on_hand, stock_location_id")
+# The movement and its figures (inventory.models.MovementFigures) in one statement.
 INSERT_MOVEMENT = (
-    "INSERT INTO inventory_stockmovement (stock_item_id, stock_location_id, quantity, action, movement_date, "
-    "value_per_unit, "
-    "unit_cost_fixed, total_cost, balance_after, value_in_stock_after, average_cost_after, running_value, rank, "
-    "resource_type, "
-    "resource_id, caused_by_order_no, caused_by_resource_id, notes, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, now(), 0, false, 0, %s, 0, 0, 0, 0, 'bench', '', '', '', '', now(), now())"
+    "WITH m AS (INSERT INTO inventory_stockmovement (stock_item_id, stock_location_id, quantity, action, "
+    "movement_date, unit_cost_fixed, resource_type, resource_id, caused_by_order_no, caused_by_resource_id, notes, "
+    "created_at) VALUES (%s, %s, %s, %s, now(), false, 'bench', '', '', '', '', now()) RETURNING id, stock_item_id, "
+    "quantity) "
+    "INSERT INTO inventory_movementfigures (movement_id, stock_item_id, quantity, rank, balance_after, "
+    "value_per_unit, total_cost, value_in_stock_after, average_cost_after, running_value, updated_at) "
+    "SELECT id, stock_item_id, quantity, 0, %s, 0, 0, 0, 0, 0, now() FROM m"
 )
 
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from inventory import services
-from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
+from inventory.models import CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
 from inventory.services.errors import StockError
 from inventory.services.locking import lock_item
 from inventory.services.rebuild import rebuild_item
@@ -123,8 +123,9 @@ class World:
             "items": list(StockItem.objects.filter(pk__in=ids).order_by("pk").values_list(
                 "pk", "count_on_hand", "value_in_stock", "average_cost")),
             "movements": list(StockMovement.objects.filter(stock_item_id__in=ids).order_by("pk").values_list(
-                "pk", "quantity", "movement_date", "rank", "balance_after", "value_per_unit", "total_cost",
-                "value_in_stock_after", "average_cost_after")),
+                "pk", "quantity", "movement_date", "figures__rank", "figures__balance_after",
+                "figures__value_per_unit", "figures__total_cost",
+                "figures__value_in_stock_after", "figures__average_cost_after")),
             "layers": sorted(CostLayer.objects.filter(stock_item_id__in=ids).values_list(
                 "stock_item_id", "movement_id", "unit_cost", "quantity_received", "quantity_remaining")),
             "consumptions": sorted(LayerConsumption.objects.filter(movement__stock_item_id__in=ids).values_list(
@@ -138,7 +139,8 @@ class World:
             "items": list(StockItem.objects.filter(pk__in=ids).order_by("pk").values_list(
                 "pk", "count_on_hand", "value_in_stock", "average_cost", "updated_at")),
             "movements": list(StockMovement.objects.filter(stock_item_id__in=ids).order_by("pk").values_list(
-                "pk", "rank", "balance_after", "value_in_stock_after", "average_cost_after", "updated_at")),
+                "pk", "figures__rank", "figures__balance_after", "figures__value_in_stock_after",
+                "figures__average_cost_after", "figures__updated_at")),
             "layers": list(CostLayer.objects.filter(stock_item_id__in=ids).order_by("pk").values_list(
                 "pk", "quantity_remaining")),
             "consumptions": list(LayerConsumption.objects.filter(movement__stock_item_id__in=ids)
@@ -211,7 +213,7 @@ def test_recount_reports_and_fixes_corruption(operations, victim, wrong_count, r
         if movements:
             row = movements[row_pick % len(movements)]
             if wrong_balance != row.balance_after:
-                cursor.execute(f"UPDATE {StockMovement._meta.db_table} SET balance_after = %s WHERE id = %s",
+                cursor.execute(f"UPDATE {MovementFigures._meta.db_table} SET balance_after = %s WHERE movement_id = %s",
                                [wrong_balance, row.pk])
     corrupted = world.figures() != consistent
 

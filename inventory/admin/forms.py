@@ -102,6 +102,11 @@ class MovementChangeForm(ServiceFormMixin, forms.ModelForm):
         model = StockMovement
         fields = ("quantity", "movement_date", "value_per_unit", "notes", *CAUSE_FIELDS)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # kept with the movement's figures, not a field of the model
+            self.initial.setdefault("value_per_unit", self.instance.value_per_unit)
+
     def changes(self) -> dict:
         """Keyword arguments for services.update_movement: only what the user changed."""
         data, changed = self.cleaned_data, set(self.changed_data)

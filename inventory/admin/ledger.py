@@ -64,7 +64,7 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
                     "value_per_unit", "total_cost", "value_in_stock_after", "caused_by_order_no", "created_by")
     list_display_links = ("id", "movement_date")
     list_filter = ("action", "stock_location", "movement_date", "created_at")
-    list_select_related = (*ITEM_JOINS, "created_by")
+    list_select_related = (*ITEM_JOINS, "created_by", "figures")
     search_fields = ("stock_item__variant__sku", "stock_item__variant__product__name",
                      "stock_item__stock_location__code", "caused_by_order_no", "=resource_id", "=transfer__number")
     autocomplete_fields = ("stock_item",)
@@ -80,7 +80,7 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
         return found
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*ITEM_JOINS, "created_by")
+        return super().get_queryset(request).select_related(*ITEM_JOINS, "created_by", "figures")
 
     # --- permissions: changing the ledger is for admins, and not on legs of something larger ---------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from inventory.admin.base import ReadOnlyAdmin, StockItemColumns, admin_link, movement_link
-from inventory.models import CostLayer, LayerConsumption
+from inventory.models import CostLayer, LayerConsumption, MovementFigures
 
 
 class OpenLayerFilter(admin.SimpleListFilter):
@@ -61,3 +61,19 @@ class LayerConsumptionAdmin(ReadOnlyAdmin):
     @admin.display(description="stock item")
     def stock_item(self, obj: LayerConsumption) -> str:
         return str(obj.layer.stock_item)
+
+
+@admin.register(MovementFigures)
+class MovementFiguresAdmin(ReadOnlyAdmin):
+    """The running figures of each movement, as the valuation wrote them (also shown on the movement)."""
+
+    list_display = ("movement_id", "stock_item_id", "quantity", "rank", "balance_after", "value_per_unit",
+                    "total_cost", "value_in_stock_after", "average_cost_after", "running_value", "updated_at")
+    search_fields = ("=movement__id", "=stock_item__id")
+    show_full_result_count = False
+    fields = ("movement_link", *list_display[1:])
+    readonly_fields = fields
+
+    @admin.display(description="movement")
+    def movement_link(self, obj: MovementFigures) -> str:
+        return movement_link(obj.movement_id)

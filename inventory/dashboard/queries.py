@@ -94,7 +94,7 @@ def openings_by_first_day(days: DayRange, *, location_id: int | None = None) -> 
     before = (
         StockMovement.objects.filter(stock_item=OuterRef("pk"), movement_date__lt=days.start)
         .order_by("-movement_date", "-id")
-        .values("value_in_stock_after")[:1]
+        .values("figures__value_in_stock_after")[:1]
     )
     first_day = (
         _in_range(StockMovement.objects.filter(stock_item=OuterRef("pk")), days)
@@ -130,9 +130,9 @@ def movement_sums_by_day(days: DayRange, *, location_id: int | None = None) -> d
         .annotate(
             day=TruncDate("movement_date"),
             units=F("quantity"),
-            value_after=F("value_in_stock_after"),
+            value_after=F("figures__value_in_stock_after"),
             value_before=Window(
-                Lag("value_in_stock_after"),
+                Lag("figures__value_in_stock_after"),
                 partition_by=[F("stock_item_id")],
                 order_by=[F("movement_date").asc(), F("id").asc()],
             ),

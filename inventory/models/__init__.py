@@ -1,19 +1,21 @@
 from inventory.models.allocations import Allocation
 from inventory.models.catalog import Product, Variant
 from inventory.models.idempotency import IdempotencyRecord
-from inventory.models.ledger import ACTION_SIGN, Action, MovementAudit, StockMovement
+from inventory.models.ledger import ACTION_SIGN, FIGURE_FIELDS, Action, MovementAudit, MovementFigures, StockMovement
 from inventory.models.stock import StockItem, StockLocation
 from inventory.models.transfers import StockTransfer
 from inventory.models.valuation import CostLayer, LayerConsumption
 
 __all__ = [
     "ACTION_SIGN",
+    "FIGURE_FIELDS",
     "Action",
     "Allocation",
     "CostLayer",
     "IdempotencyRecord",
     "LayerConsumption",
     "MovementAudit",
+    "MovementFigures",
     "Product",
     "StockItem",
     "StockLocation",

@@ -40,6 +40,10 @@ class StockItem(models.Model):
     last_counted_at = models.DateTimeField(null=True, blank=True, editable=False)
     value_in_stock = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"), editable=False)
     average_cost = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"), editable=False)
+    # The newest movement's exact running value (value_in_stock is it rounded) and date: where the next
+    # movement is appended and what it is valued from, read with the item's lock instead of a query.
+    running_value = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"), editable=False)
+    last_movement_at = models.DateTimeField(null=True, blank=True, editable=False)
     # How many movements of each action the item's ledger holds ({"sold": 12, ...}), kept in the same
     # UPDATE as count_on_hand: a location's movement count for the Spree index is then a sum over its
     # items instead of a count over its whole ledger. A cache of the ledger like the figures above.

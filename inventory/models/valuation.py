@@ -1,4 +1,10 @@
-"""FIFO cost layers (batches) and which outbound movement drew from which layer."""
+"""FIFO cost layers (batches) and which outbound movement drew from which layer.
+
+Both are derived data: what valuing the ledger produces, deleted and written again by every repost
+(`services.repost`), and checked against the ledger by `recount --deep`. Their foreign keys carry no
+database constraint: checking each of the 100,000 rows a long correction writes, at its commit, cost
+about a second of the lock the correction holds (PostgreSQL checks a row it references with a
+FOR KEY SHARE lock). Django still deletes them with their movement or item (on_delete CASCADE)."""
 
 from __future__ import annotations
 
@@ -12,8 +18,10 @@ class CostLayer(models.Model):
     """A batch received at one unit cost. A layer with negative quantities records units sold short on
     a backorderable item, costed provisionally; the next receipt settles it (see services.valuation)."""
 
-    stock_item = models.ForeignKey(StockItem, on_delete=models.CASCADE, related_name="cost_layers")
-    movement = models.ForeignKey(StockMovement, on_delete=models.CASCADE, related_name="cost_layers")
+    stock_item = models.ForeignKey(StockItem, on_delete=models.CASCADE, related_name="cost_layers",
+                                   db_constraint=False)
+    movement = models.ForeignKey(StockMovement, on_delete=models.CASCADE, related_name="cost_layers",
+                                 db_constraint=False)
     unit_cost = models.DecimalField(max_digits=14, decimal_places=4)
     quantity_received = models.IntegerField()
     quantity_remaining = models.IntegerField()
@@ -41,8 +49,9 @@ class CostLayer(models.Model):
 class LayerConsumption(models.Model):
     """`quantity` units of `layer` consumed (or, for a shortfall layer, settled) by `movement`."""
 
-    movement = models.ForeignKey(StockMovement, on_delete=models.CASCADE, related_name="consumptions")
-    layer = models.ForeignKey(CostLayer, on_delete=models.CASCADE, related_name="consumptions")
+    movement = models.ForeignKey(StockMovement, on_delete=models.CASCADE, related_name="consumptions",
+                                 db_constraint=False)
+    layer = models.ForeignKey(CostLayer, on_delete=models.CASCADE, related_name="consumptions", db_constraint=False)
     quantity = models.PositiveIntegerField()
     unit_cost = models.DecimalField(max_digits=14, decimal_places=4)
 

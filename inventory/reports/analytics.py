@@ -148,7 +148,7 @@ def top_movers(window: Window, *, location_id: int | None = None, limit: int = 1
         .filter(action__in=OUTBOUND)
         .values(variant_id=F("stock_item__variant_id"), sku=F("stock_item__variant__sku"),
                 name=F("stock_item__variant__product__name"))
-        .annotate(units_sold=-Sum("quantity"), cost_of_goods_sold=Sum("total_cost"), sales=Count("pk"))
+        .annotate(units_sold=-Sum("quantity"), cost_of_goods_sold=Sum("figures__total_cost"), sales=Count("pk"))
         .order_by("-units_sold", "variant_id")[:limit]
     )
     return list(rows)

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from inventory.models import MovementAudit, StockItem, StockMovement
 from inventory.services.errors import InvalidMovement, MovementLocked
@@ -32,7 +33,7 @@ def _lock_movement(movement: StockMovement | int) -> tuple[StockItem, StockMovem
     movement_id = movement.pk if isinstance(movement, StockMovement) else int(movement)
     item_id = StockMovement.objects.values_list("stock_item_id", flat=True).get(pk=movement_id)
     item = lock_item_and_transfer_peers(item_id)  # the edit reposts the item, maybe through its transfers
-    locked = StockMovement.objects.get(pk=movement_id)  # re-read under the item lock
+    locked = StockMovement.objects.select_related("figures").get(pk=movement_id)  # re-read under the item lock
     if locked.transfer_id:
         raise MovementLocked("This movement is one leg of a transfer; reverse the transfer instead.")
     if hasattr(locked, "allocation"):
@@ -72,6 +73,10 @@ def update_movement(
             for name, value in cause.as_fields().items():
                 setattr(locked, name, value)
         locked.save()
+        # The repost reads a fixed unit cost from the figures, and rewrites only figures that change: the
+        # edited movement's updated_at moves whatever it changed.
+        locked.updated_at = timezone.now()
+        locked.figures.save(update_fields=["value_per_unit", "updated_at"])
         start = min(old_key, (locked.movement_date, locked.pk))
         repost_with_dependents(item, start, check_from=start, limit=repost_limit())
         locked.refresh_from_db()

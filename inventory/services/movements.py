@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from inventory.models import Action, StockItem, StockMovement
+from inventory.models import Action, MovementFigures, StockItem, StockMovement
 from inventory.services import ledger_io as io
 from inventory.services.errors import InvalidMovement, LocationMismatch
 from inventory.services.locking import lock_item, lock_item_and_transfer_peers
@@ -71,11 +71,10 @@ def post_movement(
                         movement_date=validate_movement_date(movement_date), lots=lots, transfer=transfer,
                         source_movement=source_movement)
     validate_entries([entry])
-    tails = io.ledger_tails([item.pk])
-    last_date = tails[item.pk].movement_date
+    last_date = item.last_movement_at
     if entry.movement_date is not None and last_date is not None and entry.movement_date < last_date:
         return _post_backdated(entry, user)
-    return _append([entry], user, tails)[0]
+    return _append([entry], user)[0]
 
 
 def _post_backdated(entry: NewMovement, user) -> StockMovement:
@@ -87,7 +86,7 @@ def _post_backdated(entry: NewMovement, user) -> StockMovement:
         # Without a cost of its own, the repost values it at the running average of its date.
         movement.value_per_unit, movement.unit_cost_fixed = inbound_cost(entry, ItemValuation.at(
             entry.item, balance=0, value=ZERO, average=ZERO, batches=None, shortfalls=None))
-    movement.save()
+    insert_movements([movement], timezone.now())
     key = (movement.movement_date, movement.pk)
     repost_with_dependents(entry.item, key, check_from=key, limit=repost_limit())
     movement.refresh_from_db()
@@ -122,22 +121,24 @@ def inbound_cost(entry: NewMovement, state: ItemValuation) -> tuple[Decimal, boo
     return state.default_inbound_cost()
 
 
-def current_state(item: StockItem, tail: io.Tail) -> ItemValuation:
-    """The valuation state after the item's newest movement (`tail`), its open layers read lazily."""
-    return ItemValuation.at(item, balance=item.count_on_hand, value=tail.running_value, average=item.average_cost,
+def current_state(item: StockItem) -> ItemValuation:
+    """The valuation state after the item's newest movement, its open layers read lazily."""
+    return ItemValuation.at(item, balance=item.count_on_hand, value=item.running_value, average=item.average_cost,
                             batches=io.layer_fetch(item.pk, shortfalls=False),
                             shortfalls=io.layer_fetch(item.pk, shortfalls=True))
 
 
-def _append(entries: Sequence[NewMovement], user, tails: dict[int, io.Tail]) -> list[StockMovement]:
+def _append(entries: Sequence[NewMovement], user) -> list[StockMovement]:
     """Value and write validated entries at the end of their items' ledgers, in order.
 
-    The one append path of `post_movement` and `post_many`: movements, layers, consumptions and item figures
-    are each written with one statement (INSERT ... RETURNING, or one pipelined executemany of row
+    The one append path of `post_movement` and `post_many`: where each item's ledger ends is read off the
+    locked item (`ledger_io.Tail.of`); movements, figures, layers, consumptions and item figures are each
+    written with one statement (INSERT ... RETURNING, or one pipelined executemany of row
     UPDATEs), whatever the number of entries.
     """
     items = {e.item.pk: e.item for e in entries}
-    states = {pk: current_state(item, tails[pk]) for pk, item in items.items()}
+    tails = {pk: io.Tail.of(item) for pk, item in items.items()}
+    states = {pk: current_state(item) for pk, item in items.items()}
     _preload_layers(entries, states)
     now = timezone.now()
     movements: list[StockMovement] = []
@@ -155,6 +156,7 @@ def _append(entries: Sequence[NewMovement], user, tails: dict[int, io.Tail]) -> 
             movement.unit_cost_fixed = True
         state.apply(movement, entry.lots)
         state.store_on_item()
+        item.last_movement_at = date
         bump(item, entry.action)
         tails[item.pk] = io.Tail(date, movement.rank, state.value)
         if entry.action == Action.COUNTED:
@@ -162,7 +164,7 @@ def _append(entries: Sequence[NewMovement], user, tails: dict[int, io.Tail]) -> 
             counted.add(item.pk)
         movements.append(movement)
 
-    _insert_movements(movements)
+    insert_movements(movements, now)
     io.insert_layers([(pk, layer) for pk, state in states.items() for layer in state.posting.new_layers], now)
     io.update_layer_remaining(layer for state in states.values() for layer in state.posting.touched_layers.values())
     io.insert_consumptions([c for state in states.values() for c in state.posting.consumptions])
@@ -191,13 +193,16 @@ def _preload_layers(entries: Sequence[NewMovement], states: dict[int, ItemValuat
                 queue.preload(layers, PRELOAD)
 
 
-def _insert_movements(movements: list[StockMovement]) -> None:
-    """INSERT the movements, their ids set (RETURNING); one by one where the backend can't return them."""
-    if connection.features.can_return_rows_from_bulk_insert:
-        StockMovement.objects.bulk_create(movements)
-    else:
-        for movement in movements:
-            movement.save(force_insert=True)
+def insert_movements(movements: list[StockMovement], now) -> None:
+    """INSERT the movements, their ids set (RETURNING), and then their figures (as set on them)."""
+    StockMovement.objects.bulk_create(movements)
+    figures = []
+    for movement in movements:
+        row = movement.running_figures
+        row.movement = movement  # takes its id
+        row.updated_at = now
+        figures.append(row)
+    MovementFigures.objects.bulk_create(figures)
 
 
 def record_movement(
@@ -306,7 +311,7 @@ def post_many(entries: Sequence[NewMovement], *, user=None) -> list[StockMovemen
     if not entries:
         return []
     validate_entries(entries)
-    return _append(entries, user, io.ledger_tails(e.item.pk for e in entries))
+    return _append(entries, user)
 
 
 def apply_counts_to_locked(counts: Sequence[tuple[StockItem, int, str]], *, user=None,

@@ -23,8 +23,8 @@ def rebuild_item(item: StockItem) -> set[int]:
     """Rebuild rank, running figures, layers and consumptions of a locked item from its whole ledger.
     Returns the items whose transferred_in legs take their cost from a transfer out of this one whose
     batches changed."""
-    movements = list(item.movements.order_by("movement_date", "id"))
-    stored = {m.pk: _figures(m) for m in movements}
+    movements = list(item.movements.select_related("figures").order_by("movement_date", "id"))
+    stored = {m.pk: tuple(getattr(m.figures, name) for name in io.MOVEMENT_FIGURES) for m in movements}
     lots_by_source = io.lots_by_source(m.source_movement_id for m in movements if m.source_movement_id)
     outbound = [m.pk for m in movements if m.action == Action.TRANSFERRED_OUT]
     lots_before = io.lots_by_source(outbound)
@@ -42,10 +42,11 @@ def rebuild_item(item: StockItem) -> set[int]:
 
     now = io.prepared_datetime(timezone.now())
     changed = [(*_figures(m), now, m.pk) for m in movements if _figures(m) != stored[m.pk]]
-    io.update_by_id(StockMovement, [*io.MOVEMENT_FIGURES, "updated_at"], changed)
+    io.write_figures(changed)
     io.insert_layers([(item.pk, layer) for layer in state.posting.new_layers], timezone.now())
     io.insert_consumptions(state.posting.consumptions)
     state.store_on_item()
+    item.last_movement_at = movements[-1].movement_date if movements else None
     item.save(update_fields=ITEM_FIGURES)
 
     lots_after = io.lots_by_source(outbound)
@@ -67,4 +68,5 @@ def rebuild_with_dependents(item: StockItem) -> None:
 
 
 def _figures(movement: StockMovement) -> tuple:
-    return tuple(getattr(movement, name) for name in io.MOVEMENT_FIGURES)
+    """What MovementFigures must store for the movement (its `quantity` is the movement's own)."""
+    return (movement.quantity, *(getattr(movement.figures, name) for name in io.MOVEMENT_FIGURES[1:]))

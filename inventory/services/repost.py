@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from inventory.models import Action, CostLayer, LayerConsumption, StockItem, StockMovement
+from inventory.models import Action, CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
 from inventory.services import ledger_io as io
 from inventory.services.errors import InsufficientStock, StockError
 from inventory.services.locking import lock_items
@@ -60,12 +60,15 @@ class LedgerRow:
     pk: int
     quantity: int
     action: str
-    movement_date: datetime
-    value_per_unit: Decimal
+    # The movement date as the database prints it: only the next chunk's read needs it back.
+    date_text: str
+    # Whether the movement is at or after the check point (the stock check applies to it).
+    checked: bool
     unit_cost_fixed: bool
     source_movement_id: int | None
     rank: int
     balance_after: int
+    value_per_unit: Decimal
     total_cost: Decimal
     value_in_stock_after: Decimal
     average_cost_after: Decimal
@@ -73,12 +76,9 @@ class LedgerRow:
     stored: tuple = ()
 
     def figures(self) -> tuple:
-        return (self.rank, self.balance_after, self.value_per_unit, self.total_cost, self.value_in_stock_after,
-                self.average_cost_after, self.running_value)
-
-
-ROW_COLUMNS = ("id", "quantity", "action", "movement_date", "unit_cost_fixed", "source_movement_id",
-               *io.MOVEMENT_FIGURES)
+        """What MovementFigures stores for it, in io.MOVEMENT_FIGURES order."""
+        return (self.quantity, self.rank, self.balance_after, self.value_per_unit, self.total_cost,
+                self.value_in_stock_after, self.average_cost_after, self.running_value)
 
 
 @dataclass
@@ -137,7 +137,8 @@ def repost_from(item: StockItem, start: Key, *, check_from: Key | None = None,
     result = RepostResult(state=state)
     changed: list[tuple] = []
     now = io.prepared_datetime(timezone.now())
-    for rows in _tail_chunks(item.pk, date_param, start[1]):
+    check = check_from if check_from is not None and not item.backorderable else None
+    for rows in _tail_chunks(item.pk, date_param, start[1], check):
         lots = io.lots_by_source(row.source_movement_id for row in rows if row.source_movement_id)
         for row in rows:
             rank += 1
@@ -146,11 +147,11 @@ def repost_from(item: StockItem, start: Key, *, check_from: Key | None = None,
             if row.quantity > 0 and row_lots is None and not row.unit_cost_fixed:
                 row.value_per_unit = state.average
             state.apply(row, row_lots)
-            if check_from is not None and row.balance_after < 0 and not item.backorderable \
-                    and (row.movement_date, row.pk) >= check_from:
+            if row.checked and row.balance_after < 0:
+                date = StockMovement.objects.values_list("movement_date", flat=True).get(pk=row.pk)
                 raise InsufficientStock(
                     f"Stock of {item.variant.sku} at {item.stock_location.code} would fall to "
-                    f"{row.balance_after} on {row.movement_date:%Y-%m-%d %H:%M}; the item is not backorderable.")
+                    f"{row.balance_after} on {date:%Y-%m-%d %H:%M}; the item is not backorderable.")
             if row.figures() != row.stored:
                 changed.append((*row.figures(), now, row.pk))
         result.reposted += len(rows)
@@ -160,6 +161,7 @@ def repost_from(item: StockItem, start: Key, *, check_from: Key | None = None,
     if not result.reposted:
         _write(item.pk, state, changed)
     state.store_on_item()
+    item.last_movement_at = io.newest_movement_date(item.pk)
     item.save(update_fields=ITEM_FIGURES)
     result.dependents = _dependents(lots_before)
     return result
@@ -205,10 +207,12 @@ def _unwind(item_id: int, date_param, movement_id: int) -> None:
 def _state_before(item: StockItem, date_param, movement_id: int) -> tuple[ItemValuation, int]:
     """The valuation state after the movement before `start` (its open layers read lazily), and its rank."""
     rows = io.select(
-        f"SELECT balance_after, running_value, average_cost_after, {io.q('rank')} FROM {io.table(StockMovement)}"
-        f" WHERE stock_item_id = %s AND (movement_date, id) < (%s, %s) ORDER BY movement_date DESC, id DESC LIMIT 1",
+        f"SELECT f.balance_after, f.running_value, f.average_cost_after, f.{io.q('rank')}"
+        f" FROM {io.table(StockMovement)} m JOIN {io.table(MovementFigures)} f ON f.movement_id = m.id"
+        f" WHERE m.stock_item_id = %s AND (m.movement_date, m.id) < (%s, %s)"
+        f" ORDER BY m.movement_date DESC, m.id DESC LIMIT 1",
         [item.pk, date_param, movement_id],
-        (None, StockMovement._meta.get_field("running_value"), StockMovement._meta.get_field("average_cost_after"),
+        (None, MovementFigures._meta.get_field("running_value"), MovementFigures._meta.get_field("average_cost_after"),
          None))
     balance, value, average, rank = rows[0] if rows else (0, ZERO, ZERO, 0)
     # Layers this repost writes get ids above the ceiling: the lazy reads must not take them for old ones.
@@ -221,25 +225,36 @@ def _state_before(item: StockItem, date_param, movement_id: int) -> tuple[ItemVa
     return state, rank
 
 
-def _tail_chunks(item_id: int, date_param, movement_id: int) -> Iterator[list[LedgerRow]]:
-    """The tail in ledger order, CHUNK rows at a time (keyset: each chunk one index range scan)."""
-    columns = ", ".join(io.q(c) for c in ROW_COLUMNS)
-    fields = [StockMovement._meta.get_field("id" if c == "id" else c) for c in ROW_COLUMNS]
-    base = f"SELECT {columns} FROM {io.table(StockMovement)} WHERE stock_item_id = %s AND (movement_date, id) "
-    order = " ORDER BY movement_date, id LIMIT %s"
-    rows = io.select(base + ">= (%s, %s)" + order, [item_id, date_param, movement_id, CHUNK], fields)
+def _tail_chunks(item_id: int, date_param, movement_id: int, check: Key | None) -> Iterator[list[LedgerRow]]:
+    """The tail in ledger order with its stored figures, CHUNK rows at a time (keyset: each chunk one index
+    range scan). The dates come as text and go back as the next chunk's bound: parsing 80,000 timestamps
+    costs more than a chunk's writes; whether a row falls under the stock check (`check`, a key) is
+    computed by the database."""
+    flag = "0"
+    params = []
+    if check is not None:
+        flag = "CASE WHEN (m.movement_date, m.id) >= (%s, %s) THEN 1 ELSE 0 END"
+        params = [io.prepared_datetime(check[0]), check[1]]
+    figures = ", ".join(f"f.{io.q(c)}" for c in io.MOVEMENT_FIGURES)
+    base = (f"SELECT m.id, m.quantity, m.action, CAST(m.movement_date AS TEXT), {flag}, m.unit_cost_fixed,"
+            f" m.source_movement_id, {figures} FROM {io.table(StockMovement)} m"
+            f" JOIN {io.table(MovementFigures)} f ON f.movement_id = m.id"
+            f" WHERE m.stock_item_id = %s AND (m.movement_date, m.id) ")
+    order = " ORDER BY m.movement_date, m.id LIMIT %s"
+    fields = ([None] * 5 + [StockMovement._meta.get_field(c) for c in ("unit_cost_fixed", "source_movement_id")]
+              + [MovementFigures._meta.get_field(c) for c in io.MOVEMENT_FIGURES])
+    rows = io.select(base + ">= (%s, %s)" + order, [*params, item_id, date_param, movement_id, CHUNK], fields)
     while rows:
         chunk = []
-        for pk, quantity, action, date, fixed, source, *figures in rows:
-            rank, balance, price, total, value, average, running = figures
-            chunk.append(LedgerRow(pk, quantity, action, date, price, fixed, source, rank, balance, total, value,
-                                   average, running, stored=tuple(figures)))
+        for pk, quantity, action, date, checked, fixed, source, *figures in rows:
+            _, rank, balance, price, total, value, average, running = figures
+            chunk.append(LedgerRow(pk, quantity, action, date, bool(checked), bool(fixed), source, rank, balance,
+                                   price, total, value, average, running, stored=tuple(figures)))
         yield chunk
         if len(rows) < CHUNK:
             return
         last = chunk[-1]
-        rows = io.select(base + "> (%s, %s)" + order,
-                          [item_id, io.prepared_datetime(last.movement_date), last.pk, CHUNK], fields)
+        rows = io.select(base + "> (%s, %s)" + order, [*params, item_id, last.date_text, last.pk, CHUNK], fields)
 
 
 def _write(item_id: int, state: ItemValuation, changed: list[tuple]) -> None:
@@ -248,7 +263,7 @@ def _write(item_id: int, state: ItemValuation, changed: list[tuple]) -> None:
     io.insert_layers([(item_id, layer) for layer in posting.new_layers], timezone.now())
     io.update_layer_remaining(posting.touched_layers.values())
     io.insert_consumptions(posting.consumptions)
-    io.update_by_id(StockMovement, [*io.MOVEMENT_FIGURES, "updated_at"], changed)
+    io.write_figures(changed)
     posting.clear()
 
 

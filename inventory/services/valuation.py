@@ -281,10 +281,11 @@ class ItemValuation:
             self.posting.touched_layers[layer.id] = layer
 
     def store_on_item(self) -> None:
-        """Copy the state onto the (locked) item's cached figures; the caller saves it."""
+        """Copy the state onto the (locked) item's cached figures; the caller saves them (ITEM_FIGURES)."""
         self.item.count_on_hand = self.balance
         self.item.value_in_stock = money(self.value)
         self.item.average_cost = self.average
+        self.item.running_value = self.value
 
 
-ITEM_FIGURES = ["count_on_hand", "value_in_stock", "average_cost", "updated_at"]
+ITEM_FIGURES = ["count_on_hand", "value_in_stock", "average_cost", "running_value", "last_movement_at", "updated_at"]

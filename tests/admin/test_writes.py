@@ -182,7 +182,7 @@ def test_a_backdated_movement_reposts_the_ledger(staff_client):
         "stock_item": item.pk, "action": "adjusted", "quantity": "2", **split_datetime("movement_date", when),
         **CAUSE})
     assert response.status_code == 302, response.context["adminform"].form.errors
-    first = item.movements.order_by("rank").first()
+    first = item.movements.order_by("figures__rank").first()
     assert (first.action, first.quantity, first.balance_after) == ("adjusted", 2, 2)
     assert_consistent(item)
 

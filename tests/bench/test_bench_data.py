@@ -26,8 +26,9 @@ def figures(item_id: int) -> dict:
     return {
         "item": (item.count_on_hand, item.value_in_stock, item.average_cost),
         "movements": list(StockMovement.objects.filter(stock_item_id=item_id).order_by("id").values_list(
-            "id", "rank", "balance_after", "value_per_unit", "unit_cost_fixed", "total_cost",
-            "value_in_stock_after", "average_cost_after", "running_value")),
+            "id", "figures__rank", "figures__balance_after", "figures__value_per_unit", "unit_cost_fixed",
+            "figures__total_cost",
+            "figures__value_in_stock_after", "figures__average_cost_after", "figures__running_value")),
         # rebuild_item recreates layers with new ids, so compare them by content and in order.
         "layers": list(CostLayer.objects.filter(stock_item_id=item_id).order_by("id").values_list(
             "movement_id", "unit_cost", "quantity_received", "quantity_remaining")),

@@ -37,10 +37,11 @@ def counts() -> dict[str, int]:
 def test_seed_is_idempotent():
     seed()
     first = counts()
-    snapshot = list(StockMovement.objects.order_by("pk").values_list("pk", "quantity", "balance_after"))
+    snapshot = list(StockMovement.objects.order_by("pk").values_list("pk", "quantity", "figures__balance_after"))
     seed()
     assert counts() == first
-    assert list(StockMovement.objects.order_by("pk").values_list("pk", "quantity", "balance_after")) == snapshot
+    assert list(StockMovement.objects.order_by("pk").values_list("pk", "quantity",
+    "figures__balance_after")) == snapshot
 
 
 def test_seeded_ledger_is_consistent():
@@ -88,10 +89,10 @@ def test_seeded_history_covers_the_api_examples():
     actions = set(StockMovement.objects.values_list("action", flat=True))
     assert {"received", "sold", "returned", "adjusted", "counted", "transferred_in", "transferred_out"} <= actions
     item = StockItem.objects.get(stock_location__code="MAIN", variant__sku="ROR-00011")
-    costs = set(item.movements.filter(action="received").values_list("value_per_unit", flat=True))
+    costs = set(item.movements.filter(action="received").values_list("figures__value_per_unit", flat=True))
     assert len(costs) >= 3  # receipts at several costs
     adjustment = item.movements.get(action="adjusted")
-    assert adjustment.rank < item.movements.order_by("-rank").first().rank  # backdated into the ledger
+    assert adjustment.rank < item.movements.order_by("-figures__rank").first().rank  # backdated into the ledger
     transfer = StockTransfer.objects.get()
     assert (transfer.source_location.code, transfer.destination_location.code) == ("MAIN", "SHOP")
     allocation = Allocation.objects.get()

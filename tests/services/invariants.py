@@ -18,7 +18,8 @@ def assert_invariants(item: StockItem | int, *, check_recount: bool = True) -> S
     newest balance_after and value figures == the item's; value == remaining layers (FIFO) or
     balance x average (moving average); and recount agrees that nothing drifted."""
     item = StockItem.objects.get(pk=item.pk if isinstance(item, StockItem) else item)
-    movements = list(StockMovement.objects.filter(stock_item=item).order_by("movement_date", "id"))
+    movements = list(StockMovement.objects.filter(stock_item=item).select_related("figures")
+                     .order_by("movement_date", "id"))
     assert item.count_on_hand == sum(m.quantity for m in movements)
     assert item.movement_counts == dict(Counter(m.action for m in movements))
     assert all(m.stock_location_id == item.stock_location_id for m in movements)

@@ -37,8 +37,9 @@ def state() -> tuple:
         MovementAudit.objects.count(),
         list(StockItem.objects.order_by("pk").values_list("pk", "count_on_hand", "value_in_stock", "average_cost",
                                                          "last_counted_at")),
-        list(StockMovement.objects.order_by("pk").values_list("pk", "quantity", "movement_date", "rank",
-                                                             "balance_after", "value_in_stock_after")),
+        list(StockMovement.objects.order_by("pk").values_list("pk", "quantity", "movement_date", "figures__rank",
+                                                             "figures__balance_after",
+                                                             "figures__value_in_stock_after")),
     )
 
 
@@ -178,7 +179,7 @@ def test_backdated_movement_is_ranked_by_date_and_later_figures_reposted():
     first = services.receive(item, 10, value_per_unit="1.00", movement_date=now - timedelta(days=3))
     sale = services.sell(item, 5, movement_date=now - timedelta(days=1))
     early = services.receive(item, 4, value_per_unit="5.00", movement_date=now - timedelta(days=2))
-    ranks = dict(StockMovement.objects.filter(stock_item=item).values_list("pk", "rank"))
+    ranks = dict(StockMovement.objects.filter(stock_item=item).values_list("pk", "figures__rank"))
     assert ranks == {first.pk: 1, early.pk: 2, sale.pk: 3}
     sale.refresh_from_db()
     assert (sale.balance_after, sale.total_cost) == (9, Decimal("5.00"))
@@ -287,7 +288,7 @@ def test_update_movement_date_moves_it_in_the_ledger():
     sale.refresh_from_db()
     assert sale.total_cost == Decimal("10.00")
     services.update_movement(a, movement_date=now - timedelta(hours=1))
-    ranks = dict(StockMovement.objects.filter(stock_item=item).values_list("pk", "rank"))
+    ranks = dict(StockMovement.objects.filter(stock_item=item).values_list("pk", "figures__rank"))
     assert ranks == {b.pk: 1, sale.pk: 2, a.pk: 3}
     sale.refresh_from_db()
     assert sale.total_cost == Decimal("30.00")  # now the sale draws the 3.00 batch

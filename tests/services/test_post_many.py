@@ -28,12 +28,14 @@ def shape(item_id: int) -> dict:
     return {
         "item": (item.count_on_hand, item.value_in_stock, item.average_cost, item.last_counted_at is not None),
         "movements": list(StockMovement.objects.filter(stock_item_id=item_id).order_by("id").values_list(
-            "quantity", "action", "rank", "balance_after", "value_per_unit", "unit_cost_fixed", "total_cost",
-            "value_in_stock_after", "average_cost_after", "resource_type", "resource_id", "notes")),
+            "quantity", "action", "figures__rank", "figures__balance_after", "figures__value_per_unit",
+            "unit_cost_fixed", "figures__total_cost",
+            "figures__value_in_stock_after", "figures__average_cost_after", "resource_type", "resource_id", "notes")),
         "layers": list(CostLayer.objects.filter(stock_item_id=item_id).order_by("id").values_list(
-            "movement__rank", "unit_cost", "quantity_received", "quantity_remaining")),
+            "movement__figures__rank", "unit_cost", "quantity_received", "quantity_remaining")),
         "consumptions": list(LayerConsumption.objects.filter(movement__stock_item_id=item_id).order_by("id")
-                             .values_list("movement__rank", "layer__movement__rank", "quantity", "unit_cost")),
+                             .values_list("movement__figures__rank", "layer__movement__figures__rank", "quantity",
+                                          "unit_cost")),
     }
 
 

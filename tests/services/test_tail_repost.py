@@ -59,8 +59,10 @@ def figures(ids: list[int]) -> dict:
         "items": list(StockItem.objects.filter(pk__in=ids).order_by("pk").values_list(
             "pk", "count_on_hand", "value_in_stock", "average_cost")),
         "movements": list(StockMovement.objects.filter(stock_item_id__in=ids).order_by("pk").values_list(
-            "pk", "quantity", "movement_date", "rank", "balance_after", "value_per_unit", "unit_cost_fixed",
-            "total_cost", "value_in_stock_after", "average_cost_after", "running_value")),
+            "pk", "quantity", "movement_date", "figures__rank", "figures__balance_after", "figures__value_per_unit",
+            "unit_cost_fixed",
+            "figures__total_cost", "figures__value_in_stock_after", "figures__average_cost_after",
+            "figures__running_value")),
         # Layer ids differ between a repost and a rebuild: compare layers in FIFO (id) order by content.
         "layers": [list(CostLayer.objects.filter(stock_item_id=pk).order_by("id").values_list(
             "movement_id", "unit_cost", "quantity_received", "quantity_remaining")) for pk in ids],
@@ -170,9 +172,9 @@ def test_a_backdated_movement_rewrites_only_the_tail():
     now = timezone.now()
     for n in range(30):
         services.receive(item, 5, value_per_unit="2.00", movement_date=now - timedelta(hours=60 - n))
-    before = dict(StockMovement.objects.filter(stock_item=item).values_list("pk", "updated_at"))
+    before = dict(StockMovement.objects.filter(stock_item=item).values_list("pk", "figures__updated_at"))
     services.sell(item, 3, movement_date=now - timedelta(hours=33, minutes=30))  # before the last three
-    after = dict(StockMovement.objects.filter(stock_item=item).values_list("pk", "updated_at"))
+    after = dict(StockMovement.objects.filter(stock_item=item).values_list("pk", "figures__updated_at"))
     rewritten = [pk for pk, stamp in before.items() if after[pk] != stamp]
     assert len(rewritten) == 3
     assert_invariants(item)
@@ -202,9 +204,10 @@ def test_a_correction_longer_than_the_limit_is_refused_and_writes_nothing(settin
     now = timezone.now()
     for n in range(8):
         services.receive(item, 2, movement_date=now - timedelta(hours=10 - n))
-    before = list(StockMovement.objects.order_by("pk").values_list("pk", "rank", "updated_at"))
+    before = list(StockMovement.objects.order_by("pk").values_list("pk", "figures__rank", "figures__updated_at"))
     with pytest.raises(repost.CorrectionTooLarge, match="more than 5 movements"):
         services.receive(item, 1, movement_date=now - timedelta(days=1))
-    assert list(StockMovement.objects.order_by("pk").values_list("pk", "rank", "updated_at")) == before
+    assert list(StockMovement.objects.order_by("pk").values_list("pk", "figures__rank",
+    "figures__updated_at")) == before
     services.receive(item, 1, movement_date=now - timedelta(hours=5, minutes=30))  # a tail of 5 is fine
     assert_invariants(item)

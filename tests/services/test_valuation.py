@@ -173,14 +173,16 @@ def test_rebuild_of_a_consistent_ledger_changes_no_figure():
     services.sell(item, 15)
     services.return_items(item, 3)
     before = list(StockMovement.objects.filter(stock_item=item).order_by("id").values_list(
-        "rank", "balance_after", "value_per_unit", "total_cost", "value_in_stock_after", "average_cost_after",
-        "updated_at"))
+        "figures__rank", "figures__balance_after", "figures__value_per_unit", "figures__total_cost",
+        "figures__value_in_stock_after", "figures__average_cost_after",
+        "figures__updated_at"))
     layers = cost_layers(item)
     with transaction.atomic():
         rebuild_item(lock_item(item.pk))
     after = list(StockMovement.objects.filter(stock_item=item).order_by("id").values_list(
-        "rank", "balance_after", "value_per_unit", "total_cost", "value_in_stock_after", "average_cost_after",
-        "updated_at"))
+        "figures__rank", "figures__balance_after", "figures__value_per_unit", "figures__total_cost",
+        "figures__value_in_stock_after", "figures__average_cost_after",
+        "figures__updated_at"))
     assert after == before and cost_layers(item) == layers
 
 
@@ -198,8 +200,9 @@ def ledger_figures(item: StockItem) -> dict:
     return {
         "item": (item.count_on_hand, item.value_in_stock, item.average_cost),
         "movements": list(StockMovement.objects.filter(stock_item=item).order_by("movement_date").values_list(
-            "movement_date", "quantity", "rank", "balance_after", "value_per_unit", "total_cost",
-            "value_in_stock_after", "average_cost_after")),
+            "movement_date", "quantity", "figures__rank", "figures__balance_after", "figures__value_per_unit",
+            "figures__total_cost",
+            "figures__value_in_stock_after", "figures__average_cost_after")),
         "layers": sorted(CostLayer.objects.filter(stock_item=item).values_list(
             "movement__movement_date", "unit_cost", "quantity_received", "quantity_remaining")),
     }

@@ -194,9 +194,11 @@ FEED_ARRAYS = {"ids", "variant_ids"}
 
 FEED_COLUMNS = (
     "id", "resource_type", "resource_id", "caused_by_order_no", "caused_by_resource_id", "movement_date",
-    "quantity", "balance_after", "value_per_unit", "value_in_stock_after", "average_cost_after", "rank",
-    "created_at", "updated_at",
+    "quantity", "created_at",
 )
+# Kept with the movement's running figures (inventory.models.MovementFigures).
+FEED_FIGURES = ("balance_after", "value_per_unit", "value_in_stock_after", "average_cost_after", "rank",
+                "updated_at")
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,7 @@ def read_feed_query(params) -> FeedQuery:
         if (value := reader.text(name)) is not None:
             lookups[name] = value
     lookups.update(reader.window("created_at"))
-    lookups.update(reader.window("updated_at"))
+    lookups.update({f"figures__{lookup}": value for lookup, value in reader.window("updated_at").items()})
     limit = reader.count("limit", default=FEED_DEFAULT_LIMIT, maximum=FEED_MAX_LIMIT, clamp=True)
     page = reader.page()
     reader.done()
@@ -250,7 +252,8 @@ def feed_rows(query: FeedQuery) -> tuple[list[dict], bool]:
     """The page's movements as dicts, newest recorded first, with the stock item's variant and location
     joined in. (created_at, id) is a total order, so pages never overlap or skip rows."""
     fetch = StockMovement.objects.values(*FEED_COLUMNS, variant_id=F("stock_item__variant_id"),
-                                         location_id=F("stock_item__stock_location_id"))
+                                         location_id=F("stock_item__stock_location_id"),
+                                         **{name: F(f"figures__{name}") for name in FEED_FIGURES})
     return query.page.rows(StockMovement.objects.filter(**query.lookups), FEED_ORDER, fetch)
 
 
@@ -281,9 +284,9 @@ def history_movements(variant_id: int, query: HistoryQuery) -> tuple[list[StockM
     matching = StockMovement.objects.filter(stock_item__variant_id=variant_id)
     if query.location_id is not None:
         matching = matching.filter(stock_item__stock_location_id=query.location_id)
-    fetch = StockMovement.objects.select_related("created_by").only(
-        "id", "quantity", "action", "value_per_unit", "total_cost", "notes", "created_at", "movement_date",
-        "created_by__username", "created_by__first_name", "created_by__last_name",
+    fetch = StockMovement.objects.select_related("created_by", "figures").only(
+        "id", "quantity", "action", "figures__value_per_unit", "figures__total_cost", "notes", "created_at",
+        "movement_date", "created_by__username", "created_by__first_name", "created_by__last_name",
     )
     return query.page.rows(matching, HISTORY_ORDER, fetch)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inventory.models import Product, StockItem, StockLocation, StockMovement, Variant
+from inventory.models import MovementFigures, Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.search.ransack import INT, STR, Field, Relation, Searchable, model_fields
 
 PRODUCT_FIELDS = model_fields(Product, "id", "name", "slug", "description", "created_at", "updated_at",
@@ -37,9 +37,12 @@ STOCK_ITEMS = Searchable(
 
 STOCK_MOVEMENTS = Searchable(
     fields={
-        **model_fields(StockMovement, "id", "quantity", "action", "stock_item_id", "movement_date", "balance_after",
+        **model_fields(StockMovement, "id", "quantity", "action", "stock_item_id", "movement_date",
                        "resource_type", "resource_id", "caused_by_order_no", "caused_by_resource_id", "notes",
-                       "created_at", "updated_at"),
+                       "created_at"),
+        # Kept with the movement's running figures (inventory.models.MovementFigures).
+        **{name: Field(spec.kind, lookup=f"figures__{spec.lookup}")
+           for name, spec in model_fields(MovementFigures, "balance_after", "updated_at").items()},
         # The item's location is also the movement's own column: searched there, without the join.
         "stock_item_stock_location_id": Field(INT, lookup="stock_location_id"),
     },

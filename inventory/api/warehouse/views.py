@@ -106,7 +106,7 @@ def paginated(request, queryset: QuerySet, serializer_class) -> Response:
 
 def movement_queryset() -> QuerySet[StockMovement]:
     return StockMovement.objects.select_related(
-        "stock_item__variant__product", "stock_item__stock_location", "created_by", "transfer"
+        "figures", "stock_item__variant__product", "stock_item__stock_location", "created_by", "transfer"
     ).prefetch_related(
         Prefetch("destination_movements", queryset=StockMovement.objects.only("id", "source_movement_id"),
                  to_attr="in_legs")

@@ -26,6 +26,7 @@ from django.utils import timezone
 from inventory.models import (
     CostLayer,
     LayerConsumption,
+    MovementFigures,
     Product,
     StockItem,
     StockLocation,
@@ -37,18 +38,18 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHUNK = 50_000  # movements per COPY statement: bounded memory whatever N is
 
 MOVEMENT_COLUMNS = [
-    "id", "stock_item_id", "quantity", "action", "movement_date", "value_per_unit", "unit_cost_fixed",
-    "total_cost", "balance_after", "value_in_stock_after", "average_cost_after", "running_value", "rank",
-    "resource_type",
+    "id", "stock_item_id", "quantity", "action", "movement_date", "unit_cost_fixed", "resource_type",
     "resource_id", "caused_by_order_no", "caused_by_resource_id", "notes", "transfer_id", "source_movement_id",
-    "created_by_id", "created_at", "updated_at", "stock_location_id",
+    "created_by_id", "created_at", "stock_location_id",
 ]
+FIGURES_COLUMNS = ["movement_id", "stock_item_id", "quantity", "rank", "balance_after", "value_per_unit",
+                   "total_cost", "value_in_stock_after", "average_cost_after", "running_value", "updated_at"]
 LAYER_COLUMNS = ["id", "stock_item_id", "movement_id", "unit_cost", "quantity_received", "quantity_remaining",
                  "created_at"]
 CONSUMPTION_COLUMNS = ["movement_id", "layer_id", "quantity", "unit_cost"]
 ITEM_COLUMNS = ["id", "stock_location_id", "variant_id", "count_on_hand", "quantity_allocated", "backorderable",
                 "reorder_point", "max_stock_level", "last_counted_at", "value_in_stock", "average_cost",
-                "created_at", "updated_at", "movement_counts"]
+                "running_value", "last_movement_at", "created_at", "updated_at", "movement_counts"]
 LOCATION_COLUMNS = ["id", "name", "code", "active", "default", "backorderable_default", "propagate_all_variants",
                     "created_at", "updated_at"]
 PRODUCT_COLUMNS = ["id", "name", "slug", "description", "deleted_at", "created_at", "updated_at"]
@@ -123,6 +124,7 @@ class Command(BaseCommand):
                                (Product, PRODUCT_COLUMNS), (Variant, VARIANT_COLUMNS)):
             check_columns(model, columns)
         check_columns(LayerConsumption, ["id", *CONSUMPTION_COLUMNS])
+        check_columns(MovementFigures, FIGURES_COLUMNS)
 
         started = time.monotonic()
         self.rng = random.Random(opts["seed"])
@@ -139,7 +141,7 @@ class Command(BaseCommand):
         loaded = time.monotonic()
         if not connection.in_atomic_block:  # VACUUM can't run in a transaction (e.g. inside a test)
             with connection.cursor() as cursor:
-                for model in (StockMovement, CostLayer, LayerConsumption, StockItem, Variant, Product):
+                for model in (StockMovement, MovementFigures, CostLayer, LayerConsumption, StockItem, Variant, Product):
                     # Fresh statistics for the planner, and a visibility map so index-only scans stay so.
                     cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         self.stdout.write(
@@ -153,8 +155,8 @@ class Command(BaseCommand):
         name = connection.settings_dict["NAME"]
         if "bench" not in name and not name.startswith("test_"):
             raise CommandError(f"--flush only runs on a benchmark or test database, not '{name}'.")
-        tables = [m._meta.db_table for m in (LayerConsumption, CostLayer, StockMovement, StockItem, Variant,
-                                             Product, StockLocation)]
+        tables = [m._meta.db_table for m in (LayerConsumption, CostLayer, MovementFigures, StockMovement, StockItem,
+                                             Variant, Product, StockLocation)]
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
@@ -204,6 +206,7 @@ class Command(BaseCommand):
         balance = array("l", bytes(8 * n_items))
         rank = array("l", bytes(8 * n_items))
         last_counted = array("q", bytes(8 * n_items))
+        last_movement = array("q", bytes(8 * n_items))
         action_counts: list[dict[str, int]] = [{} for _ in range(n_items)]
         open_layers: list[deque | None] = [None] * n_items
         layer_item, layer_movement, layer_qty = array("l"), array("q"), array("l")
@@ -212,9 +215,10 @@ class Command(BaseCommand):
 
         step = max(1, (end_us - start_us) // max(n_movements, 1))
         table_m, table_c = StockMovement._meta.db_table, LayerConsumption._meta.db_table
+        table_f = MovementFigures._meta.db_table
         rand, randint = rng.random, rng.randint
         for chunk_start in range(0, n_movements, CHUNK):
-            movements, consumptions = io.StringIO(), io.StringIO()
+            movements, consumptions, figures = io.StringIO(), io.StringIO(), io.StringIO()
             for k in range(chunk_start, min(n_movements, chunk_start + CHUNK)):
                 mid = movement_id0 + k
                 # Strictly increasing in id order, so (movement_date, id) order is id order.
@@ -265,18 +269,20 @@ class Command(BaseCommand):
                             fifo.popleft()
                         consumptions.write(f"{mid}\t{layer_id0 + layer}\t{take}\t{value}\n")
                         n_consumptions += 1
+                last_movement[i] = at_us
                 if action == "counted":
                     last_counted[i] = at_us
                 resource_type, order_prefix = CAUSES[action]
                 order_no = f"{order_prefix}-{randint(1, 200_000):07d}" if order_prefix else ""
                 movements.write(
-                    f"{mid}\t{item_id0 + i}\t{q}\t{action}\t{at}\t{value}\t{fixed}\t{cents(abs(q) * c)}\t{b}\t"
-                    f"{cents(b * c)}\t{value}\t{cents(b * c)}\t{rank[i]}\t{resource_type}\t{randint(1, 500_000)}\t"
-                    f"{order_no}\t"
-                    f"{randint(1, 2_000_000)}\t\t\\N\t\\N\t\\N\t{created}\t{created}\t"
+                    f"{mid}\t{item_id0 + i}\t{q}\t{action}\t{at}\t{fixed}\t{resource_type}\t{randint(1, 500_000)}\t"
+                    f"{order_no}\t{randint(1, 2_000_000)}\t\t\\N\t\\N\t\\N\t{created}\t"
                     f"{location_id0 + i % n_locations}\n"
                 )
+                figures.write(f"{mid}\t{item_id0 + i}\t{q}\t{rank[i]}\t{b}\t{value}\t{cents(abs(q) * c)}\t"
+                              f"{cents(b * c)}\t{value}\t{cents(b * c)}\t{created}\n")
             copy_rows(cursor, table_m, MOVEMENT_COLUMNS, movements.getvalue())
+            copy_rows(cursor, table_f, FIGURES_COLUMNS, figures.getvalue())
             copy_rows(cursor, table_c, CONSUMPTION_COLUMNS, consumptions.getvalue())
             self.stderr.write(f"  {min(n_movements, chunk_start + CHUNK)}/{n_movements} movements", ending="\r")
         if n_movements:
@@ -297,9 +303,10 @@ class Command(BaseCommand):
             b, c = balance[i], item_cost[i]
             counted = stamp(last_counted[i]) if last_counted[i] else "\\N"
             average = unit(c) if rank[i] else "0.0000"
+            newest = stamp(last_movement[i]) if rank[i] else "\\N"
             items.write(f"{item_id0 + i}\t{location_id0 + i % n_locations}\t{variant_id0 + i // n_locations}\t{b}\t"
-                        f"0\tf\t10\t\\N\t{counted}\t{cents(b * c)}\t{average}\t{catalogue_at}\t{now_s}\t"
-                        f"{json.dumps(action_counts[i], sort_keys=True)}\n")
+                        f"0\tf\t10\t\\N\t{counted}\t{cents(b * c)}\t{average}\t{cents(b * c)}\t{newest}\t"
+                        f"{catalogue_at}\t{now_s}\t{json.dumps(action_counts[i], sort_keys=True)}\n")
         copy_rows(cursor, StockItem._meta.db_table, ITEM_COLUMNS, items.getvalue())
 
         for model in (StockLocation, Product, Variant, StockItem, StockMovement, CostLayer, LayerConsumption):
