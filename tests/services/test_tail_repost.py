@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from inventory import services
 from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
-from inventory.services import repost
+from inventory.services import ledger_io, repost
 from inventory.services.errors import StockError
 from inventory.services.locking import lock_items
 from inventory.services.rebuild import rebuild_item
@@ -181,7 +181,10 @@ def test_a_backdated_movement_rewrites_only_the_tail():
 
 
 def test_a_long_tail_is_replayed_in_chunks(monkeypatch):
+    # Small chunks, and PostgreSQL's many-row writes (COPY, UPDATE ... FROM arrays) from a few rows on.
     monkeypatch.setattr(repost, "CHUNK", 7)
+    monkeypatch.setattr(ledger_io, "COPY_THRESHOLD", 2)
+    monkeypatch.setattr(ledger_io, "ARRAY_CHUNK", 5)
     item = StockItemFactory(backorderable=True)
     now = timezone.now()
     for n in range(40):
