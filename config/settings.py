@@ -200,6 +200,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # API key lookups are cached per process for this many seconds (0: off); see accounts.models.
 STOCKROOM_API_KEY_CACHE_SECONDS = int(os.environ.get("STOCKROOM_API_KEY_CACHE_SECONDS", "5"))
 
+# The most movements one correction (a backdated movement, an edit, a deletion) may repost in a process that
+# serves requests: a longer one would hold the item's lock, and every sale of it, past DB_LOCK_TIMEOUT_MS
+# (about 20,000 movements a second on 2 cores). Refused with a 422 naming `manage.py correct`, where no limit
+# applies. 0 = no limit.
+STOCKROOM_MAX_REPOST = int(os.environ.get("STOCKROOM_MAX_REPOST", "100000"))
+
 STOCKROOM_VALUATION = os.environ.get("STOCKROOM_VALUATION", "fifo").strip().lower()
 if STOCKROOM_VALUATION not in {"fifo", "average"}:
     raise ImproperlyConfigured("STOCKROOM_VALUATION must be 'fifo' or 'average'")

@@ -92,10 +92,11 @@ class RepostResult:
 
 
 def repost_limit() -> int | None:
-    """How many movements one correction may repost in a process that serves requests (None: no limit)."""
-    if getattr(settings, "MANAGEMENT_COMMAND", False):
+    """How many movements one correction may repost here: STOCKROOM_MAX_REPOST in a process that serves
+    requests, no limit in a management command (`manage.py correct`). None: no limit."""
+    if settings.MANAGEMENT_COMMAND:
         return None
-    return getattr(settings, "STOCKROOM_MAX_REPOST", None) or None
+    return settings.STOCKROOM_MAX_REPOST or None
 
 
 def repost_with_dependents(item: StockItem, start: Key, *, check_from: Key | None = None,
@@ -177,7 +178,7 @@ def _refuse_long_tail(item: StockItem, date_param, movement_id: int, limit: int)
         raise CorrectionTooLarge(
             f"This correction would repost more than {limit} movements of {item.variant.sku} at "
             f"{item.stock_location.code}, more than a request may (STOCKROOM_MAX_REPOST). Record it dated now "
-            f"instead, or have an operator run it with `manage.py correct_movement`.")
+            f"instead, or ask an operator to run it with `python manage.py correct`.")
 
 
 def _tail_ids(item_id: int) -> str:
