@@ -39,6 +39,16 @@ def scalar(url: str, query: str, params: list | None = None):
         return conn.execute(query, params or []).fetchone()[0]
 
 
+def row(url: str, query: str, params: list | None = None) -> tuple:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query, params or []).fetchone()
+
+
+def execute(url: str, query: str, params: list | None = None) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(query, params or [])
+
+
 def timed(url: str, query: str, *, repeat: int = 3) -> tuple[float, int]:
     """(best wall time in seconds over `repeat` runs, rows returned) of a read-only query, fetching every row."""
     best, rows = float("inf"), 0

@@ -36,8 +36,9 @@ def ensure_wrk() -> str:
 class Server:
     """gunicorn serving config.wsgi on 127.0.0.1:PORT with the bench's environment; a context manager."""
 
-    def __init__(self, port: int, workers: int, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, port: int, workers: int, env: dict[str, str], log_path: Path, *, timeout: int = 60) -> None:
         self.port, self.workers, self.env, self.log_path = port, workers, env, log_path
+        self.timeout = timeout  # seconds a worker may spend on one request before gunicorn restarts it
         self.process: subprocess.Popen | None = None
 
     @property
@@ -48,8 +49,8 @@ class Server:
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in __exit__
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--worker-class", "sync", "--backlog", "256", "--timeout", "60",
-             "--graceful-timeout", "10"],
+             "--workers", str(self.workers), "--worker-class", "sync", "--backlog", "256",
+             "--timeout", str(self.timeout), "--graceful-timeout", "10"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 60
@@ -65,6 +66,11 @@ class Server:
                 time.sleep(0.3)
         self.__exit__(None, None, None)
         raise SystemExit(f"gunicorn did not answer on {self.base} within 60s; see {self.log_path}")
+
+    def worker_pids(self) -> list[int]:
+        from bench.cpu import children
+
+        return children(self.process.pid)
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:

@@ -21,7 +21,10 @@ def _mib(kib: int) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
-def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, targets) -> str:
+def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, targets, deep=()) -> str:
+    from bench.deep_item import render as render_deep
+    from bench.deep_item import summary as deep_summary
+
     m, pg = facts["machine"], facts["postgres"]
     out = [
         "# Benchmark results",
@@ -75,6 +78,9 @@ def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, ta
         out.append(f"| recount peak RSS, {small.movements:,} -> {big.movements:,} movements | "
                    f"{_mib(small.rss_kib)} -> {_mib(big.rss_kib)} ({growth:.2f}x) | flat | "
                    f"{_met(growth <= 1.25)} |")
+
+    for measure, figure, target, met in deep_summary(list(deep)):
+        out.append(f"| {measure} | {figure} | {target} | {_met(met)} |")
 
     if writes:
         workers = 2 * (os.cpu_count() or 1)
@@ -164,6 +170,7 @@ def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, ta
                        f"balance_after and rank must do) took {big.window_seconds:.2f} s, "
                        f"{big.window_seconds / big.group_by_seconds:.1f}x the GROUP BY.")
         out += ["", "Command output:", "", "```", big.output[-1500:], "```"]
+    out += render_deep(list(deep))
     out.append("")
     return "\n".join(out)
 

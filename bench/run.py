@@ -9,7 +9,9 @@ Steps (each bounded in time; all traffic on 127.0.0.1):
    page 1 and a deep page) and the ledger feed (variant_ids + created_at range), with EXPLAIN plans;
 5. writes: gunicorn (2 x cores sync workers) driven by wrk with 16 connections, single Spree movement
    POSTs on one hot item and over 1,000 items, and bulk counts; the raw psycopg floor with 16 threads in
-   the same run, on their own items.
+   the same run, on their own items;
+6. the deep item (bench/deep_item.py): corrections over HTTP on one item with 100k and 1M movements,
+   beside the full rebuild.
 """
 
 from __future__ import annotations
@@ -44,13 +46,14 @@ class Scale:
     write_seconds: int
     read_requests: int
     bulk_rows: int  # rows per bulk request (each client counts its own items)
+    deep_sizes: tuple[int, ...]  # movements on one item for the corrections scenario (bench/deep_item.py)
 
 
 SCALES = {
     "full": Scale(movements=1_000_000, items=10_000, small_movements=100_000, write_seconds=20, read_requests=200,
-                  bulk_rows=100),
+                  bulk_rows=100, deep_sizes=(100_000, 1_000_000)),
     "small": Scale(movements=100_000, items=1_000, small_movements=10_000, write_seconds=5, read_requests=40,
-                   bulk_rows=25),
+                   bulk_rows=25, deep_sizes=(10_000, 100_000)),
 }
 
 TARGETS = {"single": 0.25, "bulk": 0.70, "p95_ms": 25.0, "queries": 4, "recount": 1.5}
@@ -374,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8110")))
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
-    parser.add_argument("--skip", action="append", default=[], choices=["recount", "reads", "writes"],
+    parser.add_argument("--skip", action="append", default=[], choices=["recount", "reads", "writes", "deep"],
                         help="leave out a part (development only; RESULTS.md says so)")
     args = parser.parse_args(argv)
     scale, url = SCALES[args.scale], args.database_url
@@ -418,11 +421,20 @@ def main(argv: list[str] | None = None) -> None:
         log("bulk counts' service path, in process")
         service_bulk = bench_bulk_service(scale)
 
+    deep = []
+    if "deep" not in args.skip:
+        from bench.deep_item import bench_deep
+
+        work = WORK_ROOT / f"stockroom-bench-{db.database_name(url)}"
+        work.mkdir(parents=True, exist_ok=True)
+        deep = bench_deep(scale.deep_sizes, env, url, args.port, api_key, work, log)
+
     facts["total_seconds"] = time.perf_counter() - started
     facts["runner_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     from bench.report import render
 
-    Path(args.output).write_text(render(facts, scale, recounts, reads, writes, post_queries, service_bulk, TARGETS))
+    Path(args.output).write_text(render(facts, scale, recounts, reads, writes, post_queries, service_bulk, TARGETS,
+                                        deep))
     log(f"done in {facts['total_seconds']:.0f}s: {args.output}")
 
 

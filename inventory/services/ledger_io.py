@@ -5,14 +5,16 @@ that is most of the CPU of a POST, and for a correction of 80,000 movements it i
 So the append path and the tail repost read tuples and write set-based here:
 - reads: each item's newest movement (one index probe), open cost layers a batch at a time in FIFO order
   (partial indexes), the lots a transfer's outbound leg drew;
-- writes: multi-row INSERTs (RETURNING ids where they are needed), one parameterised UPDATE per row
-  through a pipelined executemany for a few rows, and COPY into a temporary table plus one
-  UPDATE ... FROM for many rows on PostgreSQL.
+- writes: multi-row INSERTs (RETURNING ids where they are needed) and one parameterised UPDATE per row
+  through a pipelined executemany for a few rows; for many rows on PostgreSQL, one INSERT ... SELECT or
+  UPDATE ... FROM over unnest() of one array literal per column (no COPY and no temporary table, so that
+  they can be sent in pipeline mode, `pipelined`, and run while Python computes what follows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,9 +26,9 @@ from inventory.services.valuation import AVERAGE, ZERO, Consumption, Layer, Laye
 
 # Rows per multi-row INSERT: far below every backend's limit on bound parameters.
 INSERT_CHUNK = 1000
-# Above this many rows, PostgreSQL writes through COPY or one UPDATE ... FROM arrays instead of a statement
-# a row.
-COPY_THRESHOLD = 200
+# Above this many rows, PostgreSQL writes through one INSERT or UPDATE ... FROM of arrays instead of a
+# statement a row.
+MANY_ROWS = 200
 # Rows per UPDATE ... FROM unnest(arrays).
 ARRAY_CHUNK = 10_000
 
@@ -170,19 +172,15 @@ def write_figures(rows: Sequence[tuple]) -> None:
 
 def insert_layers(layers: Sequence[tuple[int, Layer]], now: datetime) -> None:
     """INSERT new (stock item id, layer)s, their movements already written, and set their ids."""
-    columns = "stock_item_id, movement_id, unit_cost, quantity_received, quantity_remaining, created_at"
+    columns = ("stock_item_id", "movement_id", "unit_cost", "quantity_received", "quantity_remaining", "created_at")
     created_at = prepared_datetime(now)
-    if connection.vendor == "postgresql" and len(layers) > COPY_THRESHOLD:
-        # Ids drawn from the sequence in one statement, then COPY: a multi-row INSERT ... RETURNING of
-        # thousands of rows costs more to build and parse than to run.
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{CostLayer._meta.db_table}', 'id'))"
-                           f" FROM generate_series(1, %s)", [len(layers)])
-            for (_, layer), (pk,) in zip(layers, cursor.fetchall(), strict=True):
-                layer.id = pk
-        _copy(CostLayer._meta.db_table, ("id", *columns.split(", ")),
-              [(layer.id, item_id, layer.movement_id, layer.unit_cost, layer.received, layer.remaining, now)
-               for item_id, layer in layers])
+    if connection.vendor == "postgresql" and len(layers) > MANY_ROWS:
+        # Ids drawn from the sequence, then one INSERT of arrays: a multi-row INSERT ... RETURNING of
+        # thousands of rows costs more to build and parse than to run (and can't be pipelined).
+        allocate_layer_ids([layer for _, layer in layers])
+        insert_arrays(CostLayer, ("id", *columns), [
+            (layer.id, item_id, layer.movement_id, layer.unit_cost, layer.received, layer.remaining, created_at)
+            for item_id, layer in layers])
         return
     for start in range(0, len(layers), INSERT_CHUNK):
         chunk = layers[start:start + INSERT_CHUNK]
@@ -191,10 +189,23 @@ def insert_layers(layers: Sequence[tuple[int, Layer]], now: datetime) -> None:
             params += [item_id, layer.movement_id, layer.unit_cost, layer.received, layer.remaining, created_at]
         values = ", ".join([f"({placeholders(6)})"] * len(chunk))
         with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {table(CostLayer)} ({columns}) VALUES {values} RETURNING id", params)
+            cursor.execute(f"INSERT INTO {table(CostLayer)} ({', '.join(columns)}) VALUES {values} RETURNING id",
+                           params)
             ids = [row[0] for row in cursor.fetchall()]
         # Both backends return the ids in VALUES order (as Django's bulk_create relies on).
         for (_, layer), pk in zip(chunk, ids, strict=True):
+            layer.id = pk
+
+
+def allocate_layer_ids(layers: Sequence[Layer]) -> None:
+    """Draw ids from the cost layer sequence (PostgreSQL) for the layers without one, in one statement."""
+    missing = [layer for layer in layers if layer.id is None]
+    if not missing:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{CostLayer._meta.db_table}', 'id'))"
+                       f" FROM generate_series(1, %s)", [len(missing)])
+        for layer, (pk,) in zip(missing, cursor.fetchall(), strict=True):
             layer.id = pk
 
 
@@ -202,8 +213,8 @@ def insert_consumptions(consumptions: Sequence[Consumption]) -> None:
     """INSERT consumptions whose movements and layers are written."""
     rows = [(c.movement.pk, c.layer.id, c.quantity, c.unit_cost) for c in consumptions]
     columns = ("movement_id", "layer_id", "quantity", "unit_cost")
-    if connection.vendor == "postgresql" and len(rows) > COPY_THRESHOLD:
-        _copy(LayerConsumption._meta.db_table, columns, rows)
+    if connection.vendor == "postgresql" and len(rows) > MANY_ROWS:
+        insert_arrays(LayerConsumption, columns, rows)
         return
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start:start + INSERT_CHUNK]
@@ -211,6 +222,30 @@ def insert_consumptions(consumptions: Sequence[Consumption]) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {table(LayerConsumption)} ({', '.join(columns)}) VALUES {values}",
                            [value for row in chunk for value in row])
+
+
+def insert_arrays(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """PostgreSQL: INSERT many rows as one statement per ARRAY_CHUNK rows, each column one array literal."""
+    types = [_column_type(model, c) for c in columns]
+    sql = (f"INSERT INTO {table(model)} ({', '.join(q(c) for c in columns)})"
+           f" SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})")
+    for start in range(0, len(rows), ARRAY_CHUNK):
+        chunk = rows[start:start + ARRAY_CHUNK]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [array_literal(column) for column in zip(*chunk, strict=True)])
+
+
+@contextmanager
+def pipelined() -> Iterator[None]:
+    """On PostgreSQL, statements sent in the block do not wait for their results (psycopg's pipeline mode):
+    the database runs one batch of writes while Python computes the next. A read waits for everything sent
+    before it; an error surfaces at the next read or at the end of the block."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.connection.pipeline():
+        yield
 
 
 def update_layer_remaining(layers: Iterable[Layer]) -> None:
@@ -231,7 +266,7 @@ def update_by_id(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     if not rows:
         return
     key = model._meta.pk.column
-    if connection.vendor == "postgresql" and len(rows) > COPY_THRESHOLD:
+    if connection.vendor == "postgresql" and len(rows) > MANY_ROWS:
         types = [_column_type(model, c) for c in (key, *columns)]
         arrays = ", ".join(f"%s::{t}[]" for t in types)
         names = ", ".join(q(c) for c in (key, *columns))
@@ -265,11 +300,3 @@ def _column_type(model, column: str) -> str:
         if field.column == column:
             return field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
     raise ValueError(column)
-
-
-def _copy(db_table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    """COPY rows into a PostgreSQL table (psycopg adapts each value)."""
-    with connection.cursor() as wrapper, wrapper.cursor.copy(
-            f"COPY {q(db_table)} ({', '.join(q(c) for c in columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)

@@ -10,8 +10,9 @@ figures of every movement after it in ledger order, (movement_date, id), and not
 2. Restore the valuation state at `start` from the movement before it: its balance, exact running value
    and average cost (`ItemValuation.at`); the open layers are read lazily, oldest first.
 3. Replay the tail in ledger order, read in keyset chunks of `CHUNK` light rows (no model instances),
-   and write what changed every chunk: new layers and consumptions as multi-row INSERTs (COPY), changed
-   figures through COPY + one UPDATE ... FROM on PostgreSQL. Memory stays flat however long the tail.
+   and write what changed every chunk: new layers and consumptions as one INSERT of arrays, changed
+   figures as one UPDATE ... FROM arrays on PostgreSQL. The writes of a chunk are sent in pipeline mode
+   and run in the database while Python values the next chunk. Memory stays flat however long the tail.
 
 Everything runs in the caller's transaction under the item's lock: a crash leaves nothing half-reposted.
 The cost grows with the tail, not with the history before it. A transfer carries cost between items: when
@@ -136,36 +137,48 @@ def repost_from(item: StockItem, start: Key, *, check_from: Key | None = None,
         remove.delete()
     state, rank = _state_before(item, date_param, start[1])
     result = RepostResult(state=state)
-    changed: list[tuple] = []
     now = io.prepared_datetime(timezone.now())
     check = check_from if check_from is not None and not item.backorderable else None
-    for rows in _tail_chunks(item.pk, date_param, start[1], check):
-        lots = io.lots_by_source(row.source_movement_id for row in rows if row.source_movement_id)
-        for row in rows:
-            rank += 1
-            row.rank = rank
-            row_lots = lots.get(row.source_movement_id) if row.source_movement_id else None
-            if row.quantity > 0 and row_lots is None and not row.unit_cost_fixed:
-                row.value_per_unit = state.average
-            state.apply(row, row_lots)
-            if row.checked and row.balance_after < 0:
-                date = StockMovement.objects.values_list("movement_date", flat=True).get(pk=row.pk)
-                raise InsufficientStock(
-                    f"Stock of {item.variant.sku} at {item.stock_location.code} would fall to "
-                    f"{row.balance_after} on {date:%Y-%m-%d %H:%M}; the item is not backorderable.")
-            if row.figures() != row.stored:
-                changed.append((*row.figures(), now, row.pk))
-        result.reposted += len(rows)
-        result.rewritten += len(changed)
-        _write(item.pk, state, changed)
-        changed = []
-    if not result.reposted:
-        _write(item.pk, state, changed)
+    chunks = _tail_chunks(item.pk, date_param, start[1], check)
+    with io.pipelined():
+        current = next(chunks, None)
+        while current is not None:
+            rows, lots = current
+            changed = _replay(item, state, rows, lots, rank, now)
+            rank += len(rows)
+            result.reposted += len(rows)
+            result.rewritten += len(changed)
+            # Read the next chunk (which waits for the writes sent before), then send this one's writes: the
+            # database runs them while the next chunk is valued.
+            current = next(chunks, None)
+            _write(item.pk, state, changed)
     state.store_on_item()
     item.last_movement_at = io.newest_movement_date(item.pk)
     item.save(update_fields=ITEM_FIGURES)
     result.dependents = _dependents(lots_before)
     return result
+
+
+def _replay(item: StockItem, state: ItemValuation, rows: list[LedgerRow], lots: dict[int, list], rank: int,
+            now) -> list[tuple]:
+    """Value a chunk of the tail in order (`rank`: the rank before its first row); the rows of figures to write
+    (those that changed), each (*MOVEMENT_FIGURES, updated_at, movement id)."""
+    changed = []
+    for row in rows:
+        rank += 1
+        row.rank = rank
+        row_lots = lots.get(row.source_movement_id) if row.source_movement_id else None
+        if row.quantity > 0 and row_lots is None and not row.unit_cost_fixed:
+            row.value_per_unit = state.average
+        state.apply(row, row_lots)
+        if row.checked and row.balance_after < 0:
+            date = StockMovement.objects.values_list("movement_date", flat=True).get(pk=row.pk)
+            raise InsufficientStock(
+                f"Stock of {item.variant.sku} at {item.stock_location.code} would fall to "
+                f"{row.balance_after} on {date:%Y-%m-%d %H:%M}; the item is not backorderable.")
+        if row.figures() != row.stored:
+            changed.append((*row.figures(), now, row.pk))
+    return changed
 
 
 def _refuse_long_tail(item: StockItem, date_param, movement_id: int, limit: int) -> None:
@@ -226,9 +239,11 @@ def _state_before(item: StockItem, date_param, movement_id: int) -> tuple[ItemVa
     return state, rank
 
 
-def _tail_chunks(item_id: int, date_param, movement_id: int, check: Key | None) -> Iterator[list[LedgerRow]]:
+def _tail_chunks(item_id: int, date_param, movement_id: int, check: Key | None
+                 ) -> Iterator[tuple[list[LedgerRow], dict[int, list]]]:
     """The tail in ledger order with its stored figures, CHUNK rows at a time (keyset: each chunk one index
-    range scan). The dates come as text and go back as the next chunk's bound: parsing 80,000 timestamps
+    range scan), each with the lots its transferred_in legs arrive in. The dates come as text and go back as
+    the next chunk's bound: parsing 80,000 timestamps
     costs more than a chunk's writes; whether a row falls under the stock check (`check`, a key) is
     computed by the database."""
     flag = "0"
@@ -251,7 +266,7 @@ def _tail_chunks(item_id: int, date_param, movement_id: int, check: Key | None) 
             _, rank, balance, price, total, value, average, running = figures
             chunk.append(LedgerRow(pk, quantity, action, date, bool(checked), bool(fixed), source, rank, balance,
                                    price, total, value, average, running, stored=tuple(figures)))
-        yield chunk
+        yield chunk, io.lots_by_source(row.source_movement_id for row in chunk if row.source_movement_id)
         if len(rows) < CHUNK:
             return
         last = chunk[-1]

@@ -183,7 +183,7 @@ def test_a_backdated_movement_rewrites_only_the_tail():
 def test_a_long_tail_is_replayed_in_chunks(monkeypatch):
     # Small chunks, and PostgreSQL's many-row writes (COPY, UPDATE ... FROM arrays) from a few rows on.
     monkeypatch.setattr(repost, "CHUNK", 7)
-    monkeypatch.setattr(ledger_io, "COPY_THRESHOLD", 2)
+    monkeypatch.setattr(ledger_io, "MANY_ROWS", 2)
     monkeypatch.setattr(ledger_io, "ARRAY_CHUNK", 5)
     item = StockItemFactory(backorderable=True)
     now = timezone.now()
