@@ -44,16 +44,21 @@ class Migration(migrations.Migration):
             name='stock_item',
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.stockitem'),
         ),
-        migrations.AddIndex(
-            model_name='movementfigures',
-            index=models.Index(fields=['updated_at'], name='figures_updated_idx'),
-        ),
         migrations.RunSQL(
             f"INSERT INTO inventory_movementfigures (movement_id, stock_item_id, {COLUMNS})"
             f" SELECT id, stock_item_id, {COLUMNS} FROM inventory_stockmovement",
             "UPDATE inventory_stockmovement SET "
             + ", ".join(f"{c} = f.{c}" for c in COLUMNS.split(", ") if c != "quantity")
             + " FROM inventory_movementfigures f WHERE f.movement_id = inventory_stockmovement.id",
+        ),
+        migrations.AddIndex(
+            model_name='movementfigures',
+            index=models.Index(fields=['updated_at'], name='figures_updated_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='movementfigures',
+            index=models.Index(fields=['stock_item', 'rank'], include=('value_in_stock_after', 'average_cost_after',
+                                                                       'running_value'), name='figures_item_rank_idx'),
         ),
         migrations.AddField(
             model_name='stockitem',

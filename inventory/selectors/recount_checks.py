@@ -3,26 +3,28 @@
 Two passes (`services.recount` runs them):
 
 The *checksum pass* is one aggregate over the narrow figures table (`MovementFigures`, one row per
-movement with its item and quantity), grouped by stock item, no window and no sort, so that PostgreSQL can
-run it as a parallel hash aggregate at about the cost of a bare GROUP BY over the movement table. Per item:
-- count: `count_on_hand` against SUM(quantity) (an item without movements must hold nothing);
+movement carrying its item and quantity), grouped by stock item, no window and no sort, so that PostgreSQL
+can run it as a parallel hash aggregate at about the cost of a bare GROUP BY over the movement table (a
+second scan, of the movements themselves, would double it). Per item:
 - ranks: a dense 1..n has MAX = n and SUM = n(n+1)/2;
-- balances: with ranks 1..n and balance_after the running sum of quantities in rank order,
-  SUM(balance_after + quantity * rank) = (n+1) * SUM(quantity): any single wrong balance_after, quantity or
-  rank, a missing or an extra movement, moves one side and not the other;
+- count and balances: with ranks 1..n and balance_after the running sum of quantities in rank order,
+  SUM(balance_after + quantity * rank) = (n+1) * SUM(quantity), and SUM(quantity) must be `count_on_hand`:
+  a wrong count, any single wrong balance_after, quantity or rank, a missing or an extra movement, moves
+  one side and not the other;
 - value: the item's `value_in_stock` / `average_cost` against its newest movement's (one probe per item);
   under moving average, its value against count x average;
 - transfers: every transferred_in leg's total_cost against its transferred_out leg's;
 - the item's movement counters: their total against the number of movements.
 
 The *exact pass* (`exact_drifts`) runs on the items a checksum flags, or on all with `--deep`: a running
-SUM() / ROW_NUMBER() window over each item's ledger in (movement_date, id) order checks every movement's
+SUM() / ROW_NUMBER() window over each item's movements in (movement_date, id) order checks every movement's
 balance_after and rank, its value_in_stock_after against balance_after x average_cost_after within the
 rounding the valuation allows and against its exact running value, and the figures' copies of the
 movement's item and quantity; it finds the first movement that is wrong (a fix reposts from there), and
-checks the open cost layers against the ledger. What only `--deep` sees: a wrong value figure in a row other
-than the newest, wrong cost layers (FIFO), and ranks and running figures that agree with each other but not
-with (movement_date, id) order.
+checks the open cost layers and the item's last movement date. What only `--deep` sees: a movement whose
+own quantity was changed behind the services' back (its figures' copy still agrees with the count), a
+wrong value figure in a row other than the newest, wrong cost layers (FIFO), and ranks and running figures
+that agree with each other but not with (movement_date, id) order.
 
 Why value_in_stock_after is checked row by row and not summed like balance_after: the valuation keeps the
 exact running value unrounded (`running_value`) and stores the shown figures rounded to cents, and under
@@ -146,40 +148,34 @@ class Checksum:
 
 
 def _checksums() -> list[Checksum]:
-    """The checks of the aggregate pass. Integer aggregates are nearly free; Decimal arithmetic per row is
-    not (one product of the value figures costs 0.7 to 1.1x the GROUP BY), so per-row value checks are left
-    to the exact pass. quantity x rank is summed in float8: exact below 2**53, and beyond that a rounding can
-    only flag an item for the exact pass."""
+    """The checks of the aggregate pass, over the figures table alone (one scan of one row per movement).
+    Integer aggregates are nearly free; Decimal arithmetic per row is not, so per-row value checks are left
+    to the exact pass. quantity x rank is summed in float8: exact below 2**53, and beyond that a rounding
+    can only flag an item for the exact pass."""
     n = _names()
     rank = f"f.{n['rank']}"
     checks = [
-        # The ledger itself (`l`: the movements' count and sum, the one scan of the movement table).
-        Checksum("count", "COALESCE(l.q, 0) <> si.count_on_hand"),
-        # The figures (`c`): one row per movement, carrying its quantity; ranks 1..n, running balances.
-        Checksum("running figures", "COALESCE(c.n, 0) <> COALESCE(l.n, 0) OR COALESCE(c.q, 0) <> COALESCE(l.q, 0)",
-                 ("SUM(f.quantity) AS q",)),
         Checksum("running figures", "c.max_rank <> c.n OR c.sum_rank <> c.n * (c.n + 1) / 2",
                  (f"MAX({rank}) AS max_rank", f"SUM({rank}) AS sum_rank")),
-        Checksum("running figures", "c.balance_sum <> (c.n + 1) * c.q",
+        # With ranks 1..n and balance_after the running sum of the quantities, SUM(balance_after) =
+        # (n+1) x SUM(quantity) - SUM(quantity x rank), and SUM(quantity) is the count: one aggregate checks
+        # the balances and the count (each aggregate costs on every movement; the exact pass says which).
+        Checksum("count", "COALESCE(c.balance_sum, 0) <> (COALESCE(c.n, 0) + 1) * si.count_on_hand",
                  (f"SUM(f.balance_after + CAST(f.quantity AS {_float()}) * {rank}) AS balance_sum",)),
         Checksum(
             "value",
-            # The newest movement: one probe of the ledger's (item, date, id) index, then its figures. The
-            # item keeps its value, average, exact running value and date.
-            "(l.n IS NULL AND (si.value_in_stock <> 0 OR si.average_cost <> 0 OR si.running_value <> 0"
-            " OR si.last_movement_at IS NOT NULL))"
-            f" OR (l.n IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {n['movement']} y"
-            f" JOIN {n['figures']} x ON x.movement_id = y.id WHERE y.id = ("
-            f"SELECT z.id FROM {n['movement']} z WHERE z.stock_item_id = si.id"
-            " ORDER BY z.movement_date DESC, z.id DESC LIMIT 1)"
-            " AND x.value_in_stock_after = si.value_in_stock AND x.average_cost_after = si.average_cost"
-            " AND x.running_value = si.running_value AND y.movement_date = si.last_movement_at))",
+            # The newest movement is rank n (the checks above vouch for that): one index-only probe. The
+            # item also keeps its exact running value; its last movement date is the exact pass's check.
+            "(c.n IS NULL AND (si.value_in_stock <> 0 OR si.average_cost <> 0 OR si.running_value <> 0))"
+            f" OR (c.n IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {n['figures']} x"
+            f" WHERE x.stock_item_id = si.id AND x.{n['rank']} = c.n AND x.value_in_stock_after = si.value_in_stock"
+            " AND x.average_cost_after = si.average_cost AND x.running_value = si.running_value))",
         ),
         Checksum("transfer value", "t.stale IS NOT NULL"),
-        Checksum("movement counts", f"COALESCE(l.n, 0) <> {_counters_total('si')}"),
+        Checksum("movement counts", f"COALESCE(c.n, 0) <> {_counters_total('si')}"),
     ]
     if valuation_method() != FIFO:
-        checks.append(Checksum("value", "ABS(COALESCE(c.q, 0) * si.average_cost - si.value_in_stock) >= 0.004999"))
+        checks.append(Checksum("value", "ABS(si.count_on_hand * si.average_cost - si.value_in_stock) >= 0.004999"))
     return checks
 
 
@@ -220,18 +216,13 @@ def checksum_failures(location_id: int | None = None, ids: Sequence[int] | None 
     checks = _checksums()
     aggregates = ", ".join(dict.fromkeys(a for check in checks for a in check.aggregates))
     mask = " + ".join(f"(CASE WHEN {check.fails} THEN {1 << bit} ELSE 0 END)" for bit, check in enumerate(checks))
-    (ledger, p0), (figures, p1), (transfers, p2), (items, p3) = [
-        _scope(column, location_id, ids) for column in ("m.stock_item_id", "f.stock_item_id", "m.stock_item_id",
-                                                        "si.id")]
+    (figures, p1), (transfers, p2), (items, p3) = [
+        _scope(column, location_id, ids) for column in ("f.stock_item_id", "m.stock_item_id", "si.id")]
     # The flags are computed in the SELECT list, each once per item, and filtered here: a WHERE on them
     # would evaluate every condition (and the newest-movement probe) twice.
     sql = f"""
         SELECT si.id, si.stock_location_id, {mask}
         FROM {n['item']} si
-        LEFT JOIN (
-            SELECT m.stock_item_id, COUNT(*) AS n, SUM(m.quantity) AS q
-            FROM {n['movement']} m WHERE {ledger} GROUP BY m.stock_item_id
-        ) l ON l.stock_item_id = si.id
         LEFT JOIN (
             SELECT f.stock_item_id, COUNT(*) AS n, {aggregates}
             FROM {n['figures']} f WHERE {figures} GROUP BY f.stock_item_id
@@ -240,7 +231,7 @@ def checksum_failures(location_id: int | None = None, ids: Sequence[int] | None 
         WHERE {items}
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*p0, *p1, *p2, *p3])
+        cursor.execute(sql, [*p1, *p2, *p3])
         while rows := cursor.fetchmany(FETCH_SIZE):
             for item_id, item_location, failed in rows:
                 if failed:
