@@ -18,6 +18,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.version import project_version
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -187,7 +189,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "stockroom API",
     "DESCRIPTION": "Inventory ledger: Spree-compatible stock API, ledger feed, warehouse inventory API.",
-    "VERSION": "1.0.0",
+    "VERSION": project_version(),  # pyproject.toml is the one source
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -61,7 +61,7 @@ def q_parameter(example: str) -> OpenApiParameter:
             "not_eq lt lteq gt gteq in not_in cont not_cont i_cont start end null not_null present blank true "
             "false; `in` takes repeated `q[x_in][]=` or a comma list. Sort with `q[s]=attribute asc|desc` "
             "(several comma-separated or repeated `q[s][]=`). Unknown attributes, predicates, sorts and bad "
-            "values are a 422 naming the parameter. See the README for each endpoint's attributes."
+            "values are a 422 naming the parameter. See docs/api.md for each endpoint's attributes."
         ),
     )
 
