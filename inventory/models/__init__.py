@@ -2,7 +2,7 @@ from inventory.models.allocations import Allocation
 from inventory.models.catalog import Product, Variant
 from inventory.models.idempotency import IdempotencyRecord
 from inventory.models.ledger import ACTION_SIGN, Action, MovementAudit, StockMovement
-from inventory.models.stock import StockItem, StockLocation
+from inventory.models.stock import Country, State, StockItem, StockLocation
 from inventory.models.transfers import StockTransfer
 from inventory.models.valuation import CostLayer, LayerConsumption
 
@@ -11,10 +11,12 @@ __all__ = [
     "Action",
     "Allocation",
     "CostLayer",
+    "Country",
     "IdempotencyRecord",
     "LayerConsumption",
     "MovementAudit",
     "Product",
+    "State",
     "StockItem",
     "StockLocation",
     "StockMovement",

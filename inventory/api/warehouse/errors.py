@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from rest_framework import serializers
 
-from inventory.api.common import ApiError, family_handler
+from inventory.api.common.errors import ApiError, family_handler
 from inventory.services.errors import StockError
 
 
