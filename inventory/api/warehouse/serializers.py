@@ -241,7 +241,8 @@ def envelope(name: str, inner, *, paginated: bool = False) -> serializers.Serial
     fields = {"data": inner}
     if paginated:
         fields["meta"] = PageMetaSerializer()
-    return type(name, (serializers.Serializer,), fields)()
+    # One object, though a list action answers it: not a list of them.
+    return extend_schema_serializer(many=False)(type(name, (serializers.Serializer,), fields))()
 
 
 # --- requests -------------------------------------------------------------------------------------

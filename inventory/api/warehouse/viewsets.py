@@ -61,9 +61,8 @@ PAGE_PARAMS = [
 # --- inventory levels, bulk adjustments, analytics ------------------------------------------------
 
 
-class InventoryViewSet(ListModelMixin, WarehouseViewSet):
-    """`/inventory`: stock levels; `/inventory/adjustments` and `/inventory/analytics` are actions on them."""
-
+# `/inventory`: stock levels; `/inventory/adjustments` and `/inventory/analytics` are actions on them.
+class InventoryViewSet(WarehouseViewSet, ListModelMixin):
     serializer_class = s.InventoryLevelSerializer
     filterset_class = filters.LevelFilter
 
@@ -205,7 +204,7 @@ def _row_errors(exc: CountRejected) -> dict[str, list[str]]:
 # --- movements ------------------------------------------------------------------------------------
 
 
-class MovementViewSet(ListModelMixin, WarehouseViewSet):
+class MovementViewSet(WarehouseViewSet, ListModelMixin):
     serializer_class = s.MovementSerializer
     filterset_class = filters.MovementFilter
 
@@ -279,7 +278,7 @@ def _allocation(pk: int | str) -> Allocation:
     return stock.allocations().get(pk=pk)
 
 
-class AllocationViewSet(ListModelMixin, WarehouseViewSet):
+class AllocationViewSet(WarehouseViewSet, ListModelMixin):
     serializer_class = s.AllocationSerializer
     filterset_class = filters.AllocationFilter
 
