@@ -15,6 +15,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from inventory.api.common.errors import FamilyErrorsMixin
 from inventory.api.common.filters import StrictFilterBackend
+from inventory.api.common.metadata import FamilyMetadata
 from inventory.api.common.pagination import LedgerPagination
 from inventory.api.common.params import MAX_ID
 from inventory.api.common.schema import FamilyAutoSchema
@@ -44,6 +45,7 @@ class HistoryPagination(LedgerPagination):
 
 
 class LedgerViewSet(FamilyErrorsMixin, GenericViewSet):
+    metadata_class = FamilyMetadata
     http_method_names = ["get", "head", "options"]
     schema = FamilyAutoSchema()
     filter_backends = [StrictFilterBackend]

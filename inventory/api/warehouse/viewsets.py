@@ -20,6 +20,7 @@ from inventory import services
 from inventory.api.common.errors import FamilyErrorsMixin
 from inventory.api.common.filters import StrictFilterBackend
 from inventory.api.common.idempotency import idempotent
+from inventory.api.common.metadata import FamilyMetadata
 from inventory.api.common.pagination import WarehousePagination
 from inventory.api.common.params import MAX_ID
 from inventory.api.common.schema import FamilyAutoSchema
@@ -44,6 +45,7 @@ RECORDED_AS = {"in": (Action.RECEIVED, 1), "out": (Action.SOLD, -1), "adjustment
 
 
 class WarehouseViewSet(FamilyErrorsMixin, GenericViewSet):
+    metadata_class = FamilyMetadata
     error_handler = staticmethod(handler)
     parser_classes = [JSONParser]
     schema = FamilyAutoSchema()

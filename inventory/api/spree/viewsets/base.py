@@ -11,6 +11,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts.models import Role
 from inventory.api.common.errors import FamilyErrorsMixin, InvalidParameter
+from inventory.api.common.metadata import FamilyMetadata
 from inventory.api.common.pagination import SpreePagination
 from inventory.api.common.params import MAX_ID
 from inventory.api.spree import inputs as i
@@ -73,6 +74,7 @@ def product_or_404(key: str, include_deleted: bool = False) -> Product:
 
 
 class SpreeViewSet(FamilyErrorsMixin, GenericViewSet):
+    metadata_class = FamilyMetadata
     error_handler = staticmethod(spree_exception_handler)
     schema = docs.SpreeAutoSchema()
     write_role = Role.ADMIN
