@@ -59,7 +59,7 @@ def hash_key(raw_key: str) -> str:
 
 
 # A cached key is served without a query for this long; only this process's cache is cleared when a key
-# or its user changes, so other worker processes see the change within this many seconds (README).
+# or its user changes, so other worker processes see the change within this many seconds (docs/api.md, shared rules).
 def key_cache_seconds() -> int:
     return settings.STOCKROOM_API_KEY_CACHE_SECONDS
 

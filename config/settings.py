@@ -187,13 +187,17 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "stockroom API",
     "DESCRIPTION": "Inventory ledger: Spree-compatible stock API, ledger feed, warehouse inventory API.",
-    "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# The API docs carry the version written in pyproject.toml, its one source (config/version.py).
+from config.version import project_version  # noqa: E402
+
+SPECTACULAR_SETTINGS["VERSION"] = project_version()
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

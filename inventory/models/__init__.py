@@ -2,7 +2,7 @@ from inventory.models.allocations import Allocation
 from inventory.models.catalog import Product, Variant
 from inventory.models.idempotency import IdempotencyRecord
 from inventory.models.ledger import ACTION_SIGN, FIGURE_FIELDS, Action, MovementAudit, MovementFigures, StockMovement
-from inventory.models.stock import StockItem, StockLocation
+from inventory.models.stock import Country, State, StockItem, StockLocation
 from inventory.models.transfers import StockTransfer
 from inventory.models.valuation import CostLayer, LayerConsumption
 
@@ -12,11 +12,13 @@ __all__ = [
     "Action",
     "Allocation",
     "CostLayer",
+    "Country",
     "IdempotencyRecord",
     "LayerConsumption",
     "MovementAudit",
     "MovementFigures",
     "Product",
+    "State",
     "StockItem",
     "StockLocation",
     "StockMovement",

@@ -9,6 +9,38 @@ from django.db import models
 from inventory.models.catalog import Variant
 
 
+class Country(models.Model):
+    """A country of a stock location's address, as Spree names one."""
+
+    iso = models.CharField(max_length=2, unique=True)
+    iso3 = models.CharField(max_length=3, blank=True)
+    iso_name = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=255)
+    numcode = models.IntegerField(null=True, blank=True)
+    states_required = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "countries"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class State(models.Model):
+    """A state (region) of a country, as Spree names one."""
+
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="states")
+    name = models.CharField(max_length=255)
+    abbr = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["country_id", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class StockLocation(models.Model):
     name = models.CharField(max_length=255)
     code = models.CharField(max_length=32, unique=True)
@@ -16,6 +48,15 @@ class StockLocation(models.Model):
     default = models.BooleanField(default=False)
     backorderable_default = models.BooleanField(default=False)
     propagate_all_variants = models.BooleanField(default=True)
+    # Spree's address fields, all optional. `state_name` is for a state that is not in State.
+    address1 = models.CharField(max_length=255, null=True, blank=True)
+    address2 = models.CharField(max_length=255, null=True, blank=True)
+    city = models.CharField(max_length=255, null=True, blank=True)
+    zipcode = models.CharField(max_length=32, null=True, blank=True)
+    phone = models.CharField(max_length=64, null=True, blank=True)
+    state = models.ForeignKey(State, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    state_name = models.CharField(max_length=255, null=True, blank=True)
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,6 +89,9 @@ class StockItem(models.Model):
     # UPDATE as count_on_hand: a location's movement count for the Spree index is then a sum over its
     # items instead of a count over its whole ledger. A cache of the ledger like the figures above.
     movement_counts = models.JSONField(default=dict, editable=False)
+    # Set when the item is deleted with a ledger (Solidus's discard): hidden from the APIs' item lists and
+    # lookups, its history kept; a new write of its variant at its location brings it back.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

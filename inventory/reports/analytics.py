@@ -4,7 +4,7 @@ Every figure is one aggregate query (SUM/COUNT with FILTER, GROUP BY); nothing l
 rows in Python. Functions take an optional `location_id` (one warehouse, else all) so the API and the
 staff dashboard can share them.
 
-Definitions (also in the README):
+Definitions (also in docs/api.md, warehouse levels and analytics):
 - available = count_on_hand - quantity_allocated.
 - low stock: available <= reorder_point (an out-of-stock item is low stock too); out of stock: available <= 0.
 - A period is the last 7, 30, 90 or 365 days up to now, by movement_date (so backdated movements land on

@@ -316,7 +316,7 @@ def _condition(resolved: tuple[Attribute, str], values: list[str], as_list: bool
         # SQL `x <> v` (ransack) leaves out rows where x is null; Django's exclude would keep them.
         return ~Q(**{lookup: value}) & Q(**{f"{lookup}__isnull": False}), value
     if predicate == "not_cont":
-        return ~Q(**{f"{lookup}__contains": value}) & Q(**{f"{lookup}__isnull": False}), value
+        return ~Q(**{f"{lookup}__icontains": value}) & Q(**{f"{lookup}__isnull": False}), value
     return Q(**{f"{lookup}__{ORM_LOOKUP[predicate]}": value}), value
 
 
@@ -326,10 +326,12 @@ ORM_LOOKUP = {
     "lteq": "lte",
     "gt": "gt",
     "gteq": "gte",
-    "cont": "contains",
+    # Ransack's text matches ignore case (ILIKE on PostgreSQL); so do ours, on every database (SQLite folds
+    # the case of ASCII letters only).
+    "cont": "icontains",
     "i_cont": "icontains",
-    "start": "startswith",
-    "end": "endswith",
+    "start": "istartswith",
+    "end": "iendswith",
 }
 
 

@@ -49,6 +49,11 @@ def ensure_stock_items(location: StockLocation, variant_ids: Iterable[int], *, c
     `create`, else an error names the first missing variant."""
     variant_ids = list(variant_ids)
     items = {i.variant_id: i for i in StockItem.objects.filter(stock_location=location, variant_id__in=variant_ids)}
+    if create and (discarded := [i.pk for i in items.values() if i.deleted_at is not None]):
+        # Stock recorded again on a discarded item brings it back (see services.stock_items).
+        StockItem.objects.filter(pk__in=discarded).update(deleted_at=None)
+        for item in items.values():
+            item.deleted_at = None
     missing = [vid for vid in variant_ids if vid not in items]
     if missing and not create:
         raise InvalidMovement(f"Variant {missing[0]} has no stock at {location.code}.", field="variant_id")
@@ -77,16 +82,19 @@ def create_stock_item(
     **fields,
 ) -> StockItem:
     """A stock item; an opening `count_on_hand` is recorded as a `received` movement, never written bare."""
-    if StockItem.objects.filter(stock_location=location, variant=variant).exists():
+    existing = StockItem.objects.filter(stock_location=location, variant=variant).first()
+    if existing is not None and existing.deleted_at is None:
         raise InvalidMovement("This variant already has a stock item at this location.", field="variant_id")
     if count_on_hand < 0:
         raise InvalidMovement("Opening count can't be negative.", field="count_on_hand")
-    item = StockItem.objects.create(
-        stock_location=location,
-        variant=variant,
-        backorderable=location.backorderable_default if backorderable is None else backorderable,
-        **fields,
-    )
+    settings = {"backorderable": location.backorderable_default if backorderable is None else backorderable,
+                **fields}
+    if existing is not None:
+        # A discarded item of this variant comes back, with its ledger, rather than a second item.
+        StockItem.objects.filter(pk=existing.pk).update(deleted_at=None, **settings)
+        item = StockItem.objects.get(pk=existing.pk)
+    else:
+        item = StockItem.objects.create(stock_location=location, variant=variant, **settings)
     if count_on_hand:
         post_movement(lock_item(item.pk), count_on_hand, Action.RECEIVED, user=user, notes="Opening count")
         item.refresh_from_db()

@@ -27,7 +27,8 @@ from inventory.services.errors import StockError
 PRODUCT_FIELDS = ("name", "slug", "description")
 VARIANT_FIELDS = ("sku", "price", "cost_price", "options_text", "weight", "height", "width", "depth",
                   "track_inventory")
-LOCATION_FIELDS = ("name", "code", "active", "default", "backorderable_default", "propagate_all_variants")
+LOCATION_FIELDS = ("name", "code", "active", "default", "backorderable_default", "propagate_all_variants",
+                   "address1", "address2", "city", "zipcode", "phone", "state", "state_name", "country")
 
 
 class CatalogError(StockError):

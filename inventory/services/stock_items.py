@@ -4,9 +4,9 @@ a movement of the difference."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from inventory.models import Action, Allocation, MovementAudit, StockItem, StockMovement
-from inventory.services.catalog_edits import CatalogError
 from inventory.services.errors import InsufficientStock, InvalidMovement
 from inventory.services.locking import lock_item
 from inventory.services.movements import apply_count_to_locked, post_movement
@@ -63,13 +63,24 @@ def update_stock_item(
 
 @transaction.atomic
 def delete_stock_item(stock_item: StockItem) -> None:
-    """Remove a stock item nothing was ever recorded on; one with a ledger is refused (the ledger is
-    the record of what happened, and it must keep its item)."""
+    """Remove a stock item nothing was ever recorded on. One with a ledger is discarded instead, as Solidus
+    does: `deleted_at` is set, the APIs no longer list or find it nor count its stock in a variant's
+    totals, and its ledger stays the record of what happened."""
     item = lock_item(stock_item.pk)
-    if (
+    if not (
         StockMovement.objects.filter(stock_item=item).exists()
         or MovementAudit.objects.filter(stock_item=item).exists()
         or Allocation.objects.filter(stock_item=item).exists()
     ):
-        raise CatalogError("This stock item has stock history and can't be deleted.", field="base")
-    item.delete()
+        item.delete()
+        return
+    if item.deleted_at is None:
+        item.deleted_at = timezone.now()
+        item.save(update_fields=["deleted_at", "updated_at"])
+
+
+def restore_stock_item(stock_item: StockItem) -> None:
+    """Bring a discarded stock item back (stock was recorded on it again)."""
+    if stock_item.deleted_at is not None:
+        StockItem.objects.filter(pk=stock_item.pk).update(deleted_at=None)
+        stock_item.deleted_at = None

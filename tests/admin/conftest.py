@@ -7,6 +7,7 @@ from django.test import Client
 
 from accounts.models import Role
 from inventory import services
+from inventory.models import Country, State
 from inventory.services.allocations import allocate
 from tests.factories import (
     ApiKeyFactory,
@@ -55,6 +56,11 @@ def build_ledger(n: int, *, main=None, shop=None, tag: str = "") -> dict:
         ApiKeyFactory()
         item.refresh_from_db()
         items.append(item)
+        # A country and a state per variant too, so that every admin list grows with n.
+        number = Country.objects.count()
+        country = Country.objects.create(iso=f"{chr(65 + number // 26)}{chr(65 + number % 26)}",
+                                         name=f"Country {number}")
+        State.objects.create(country=country, name=f"State {number}", abbr=f"S{number}")
     return {"main": main, "shop": shop, "items": items}
 
 

@@ -1,4 +1,4 @@
-"""`seed_demo`: the demo the README's examples use, consistent, and idempotent."""
+"""`seed_demo`: the demo the README's and docs/api.md's examples use, consistent, and idempotent."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_seeded_ledger_is_consistent():
     assert recount.recount().drifts == []
 
 
-# Ids are part of the demo (README examples use them): a fresh database's sequences start at 1.
+# Ids are part of the demo (the examples in docs/api.md use them): a fresh database's sequences start at 1.
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_seed_matches_the_documented_demo():
     output = seed()
@@ -101,3 +101,21 @@ def test_seeded_history_covers_the_api_examples():
     assert Product.objects.count() >= 3
     assert all(2 <= p.variants.count() <= 4 for p in Product.objects.all())
 
+
+
+@pytest.mark.parametrize(("env", "address"), [
+    ({}, "http://127.0.0.1:8000"),
+    ({"PORT": "8123"}, "http://127.0.0.1:8123"),
+    ({"HOST": "0.0.0.0", "PORT": "9001"}, "http://0.0.0.0:9001"),
+    ({"HOST": "::1", "PORT": "8000"}, "http://[::1]:8000"),
+])
+def test_summary_prints_the_address_make_run_serves(monkeypatch, env, address):
+    # `make run` passes its HOST and PORT to seed_demo and to runserver alike.
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    output = seed()
+    assert f"Admin:     {address}/admin/" in output
+    assert f"API docs:  {address}/api/docs/" in output
+    assert output.count("http://") == output.count(address) == 3  # admin, dashboard, API docs

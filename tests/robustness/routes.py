@@ -72,7 +72,10 @@ def api_routes() -> list[Route]:
             continue
         route = Route(regex, pattern, None)
         view_class = route.view_class
-        if view_class is not None:
+        actions = getattr(pattern.callback, "actions", None)  # a viewset route: its method -> action map
+        if actions is not None:
+            route = Route(regex, pattern, frozenset(actions) | {"head", "options"} & set(view_class.http_method_names))
+        elif view_class is not None:
             methods = frozenset(m for m in view_class.http_method_names if hasattr(view_class, m))
             route = Route(regex, pattern, methods)
         routes.append(route)

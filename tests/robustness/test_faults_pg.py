@@ -46,7 +46,7 @@ from tests.factories import StockItemFactory, StockLocationFactory, UserFactory,
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-# This suite's share of the ports (see the README): the gunicorn under test takes the first free one.
+# This suite's share of the ports (see docs/robustness.md): the gunicorn under test takes the first free one.
 SERVER_PORTS = range(8120, 8130)
 WAIT = 20  # seconds: generous upper bounds for things that normally take milliseconds
 

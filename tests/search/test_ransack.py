@@ -284,6 +284,12 @@ PREDICATE_CASES = [
     ("q[variant_sku_in][]=RED-1&q[variant_sku_in][]=BLUE-2", ["BLUE-2", "RED-1"]),
     ("q[variant_sku_not_in]=RED-1,GREEN-3", ["BLUE-2"]),
     ("q[variant_sku_cont]=EE", ["GREEN-3"]),
+    # Ransack's text predicates ignore case on every database (issue 13).
+    ("q[variant_sku_cont]=ee", ["GREEN-3"]),
+    ("q[variant_sku_not_cont]=ee", ["BLUE-2", "RED-1"]),
+    ("q[variant_sku_start]=bl", ["BLUE-2"]),
+    ("q[variant_sku_end]=N-3", ["GREEN-3"]),
+    ("q[variant_sku_eq]=red-1", []),
     ("q[variant_sku_not_cont]=EE", ["BLUE-2", "RED-1"]),
     ("q[variant_name_i_cont]=SCARF", ["GREEN-3"]),
     ("q[variant_sku_start]=BL", ["BLUE-2"]),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from django.core.exceptions import SuspiciousOperation
 from rest_framework import exceptions
 
-from inventory.api.common import (
+from inventory.api.common.errors import (
     BAD_CREDENTIALS,
     FORBIDDEN,
     INVALID,

@@ -1,34 +1,28 @@
-"""Query parameters of the ledger family, read strictly, and the querysets they select.
+"""The ledger family's query parameters as FilterSets (read strictly by StrictFilterBackend): the feed's
+filters and the product history's location.
 
-Every parameter a route does not know is refused (422 naming it), never ignored: a misspelt filter
-that silently returned the whole ledger would be worse than an error. Every problem in a request is
-reported at once, each under its parameter's name.
+Ids, dates and texts are read as this family has always read them: ids 1 to 2^63-1; ISO 8601 dates where
+a date alone covers its whole day and no offset means UTC; exact, NUL-free texts.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import F, QuerySet
+from django import forms
+from django_filters import rest_framework as df
+from drf_spectacular.utils import extend_schema_field
 
-from inventory.models import CostLayer, LayerConsumption, StockMovement
-from inventory.services.errors import StockError
+from inventory.api.common.errors import BadQuery
+from inventory.api.common.filters import ListValueField, SingleValueField
+from inventory.api.common.params import MAX_ID
+from inventory.models import StockMovement
 
-# Primary keys are 64-bit; a bigger number can match nothing and would overflow PostgreSQL's bigint.
-MAX_ID = 2**63 - 1
-FEED_DEFAULT_LIMIT = 50
 FEED_MAX_LIMIT = 250
-HISTORY_DEFAULT_LIMIT = 100
-HISTORY_MAX_LIMIT = 1000
-# Deeper than this, narrow the window with created_at/updated_at ranges instead of paging.
-MAX_PAGE = 1_000_000
 # As many ids as a page holds; the cap keeps a crafted request within every database's limits (and two full
 # arrays within Django's DATA_UPLOAD_MAX_NUMBER_FIELDS).
 MAX_ARRAY = 250
-# DRF's own content negotiation parameter (`?format=json`); not a filter, but not unknown either.
-NEGOTIATION_PARAMS = frozenset({"format"})
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
@@ -37,267 +31,141 @@ DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SPACED_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
 
-class BadQuery(StockError):
-    """One or more bad query parameters: 422, every parameter's messages in the errors detail."""
-
-    code = "invalid_query"
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
+class LedgerBadQuery(BadQuery):
+    @staticmethod
+    def summarize(errors: dict[str, list[str]]) -> str:
         name, messages = next(iter(errors.items()))
         message = f"Invalid query parameter '{name}': {messages[0]}"
         if len(errors) > 1:
             others = ", ".join(f"'{other}'" for other in list(errors)[1:])
             message = f"{message.rstrip('.')}; also invalid: {others}."
-        super().__init__(message, field=name)
-
-    def as_errors(self) -> dict[str, list[str]]:
-        return self.errors
+        return message
 
 
-class QueryReader:
-    """Reads a QueryDict against an allowlist, collecting every error before raising `BadQuery`.
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise forms.ValidationError(f"'{text}' is not a whole number.") from None
 
-    Array parameters may be repeated (`ids=1&ids=2`), comma lists (`ids=1,2`) or Rails-style
-    (`ids[]=1&ids[]=2`), in any mix. A blank value counts as not given.
-    """
 
-    def __init__(self, params, *, scalars: set[str], arrays: set[str] = frozenset()) -> None:
-        self.params = params
-        self.errors: dict[str, list[str]] = {}
-        allowed = scalars | arrays | {f"{name}[]" for name in arrays} | NEGOTIATION_PARAMS
-        for name in params:
-            if name not in allowed:
-                self.error(name, "is not a known query parameter.")
-
-    def error(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
-
-    def done(self) -> None:
-        if self.errors:
-            raise BadQuery(self.errors)
-
-    def _single(self, name: str) -> str | None:
-        values = self.params.getlist(name)
-        if len(values) > 1:
-            self.error(name, "was given more than once.")
-            return None
-        value = values[0].strip() if values else ""
-        return value or None
-
-    def text(self, name: str) -> str | None:
-        value = self._single(name)
-        if value is not None and "\x00" in value:
-            self.error(name, "must not contain NUL characters.")
-            return None
+class IdField(SingleValueField):
+    def parse(self, text: str) -> int:
+        value = _whole(text)
+        if not 1 <= value <= MAX_ID:
+            raise forms.ValidationError(f"must be an id from 1 to {MAX_ID}.")
         return value
 
-    def _whole(self, name: str, raw: str) -> int | None:
-        try:
-            return int(raw)
-        except ValueError:
-            self.error(name, f"'{raw}' is not a whole number.")
-            return None
 
-    def ident(self, name: str) -> int | None:
-        raw = self._single(name)
-        if raw is None:
-            return None
-        value = self._whole(name, raw)
-        if value is not None and not 1 <= value <= MAX_ID:
-            self.error(name, f"must be an id from 1 to {MAX_ID}.")
-            return None
+class IdsField(ListValueField):
+    def parse(self, text: str) -> int:
+        value = _whole(text)
+        if not 1 <= value <= MAX_ID:
+            raise forms.ValidationError(f"{value} is not an id (1 to {MAX_ID}).")
         return value
 
-    def ids(self, name: str) -> list[int] | None:
-        pieces = [piece.strip() for raw in (*self.params.getlist(name), *self.params.getlist(f"{name}[]"))
-                  for piece in raw.split(",")]
-        pieces = [piece for piece in pieces if piece]
-        if not pieces:
-            return None
-        if len(pieces) > MAX_ARRAY:
-            self.error(name, f"takes at most {MAX_ARRAY} ids.")
-            return None
-        values: list[int] = []
-        for piece in pieces:
-            value = self._whole(name, piece)
-            if value is None:
-                continue
-            if not 1 <= value <= MAX_ID:
-                self.error(name, f"{value} is not an id (1 to {MAX_ID}).")
-                continue
-            values.append(value)
-        return sorted(set(values))
 
-    def count(self, name: str, *, default: int, maximum: int, clamp: bool) -> int:
-        raw = self._single(name)
-        if raw is None:
-            return default
-        value = self._whole(name, raw)
-        if value is None:
-            return default
-        if value < 1:
-            self.error(name, "must be at least 1.")
-            return default
-        if value > maximum:
-            if clamp:
-                return maximum
-            self.error(name, f"must be at most {maximum}.")
-            return default
-        return value
+class TextField(SingleValueField):
+    def parse(self, text: str) -> str:
+        if "\x00" in text:
+            raise forms.ValidationError("must not contain NUL characters.")
+        return text
 
-    def instant(self, name: str, *, upper: bool) -> tuple[datetime, bool] | None:
-        """An ISO 8601 date or date-time as (UTC instant, inclusive). A date alone means the start of that
-        day (UTC) as a lower bound and the whole of it as an upper bound (exclusive next midnight).
-        A date-time without an offset is UTC."""
-        raw = self._single(name)
-        if raw is None:
-            return None
+
+class InstantField(SingleValueField):
+    """An ISO 8601 date or date-time as (UTC instant, inclusive). A date alone means the start of that day
+    (UTC) as a lower bound and the whole of it as an upper bound (exclusive next midnight). A date-time
+    without an offset is UTC."""
+
+    def __init__(self, *, upper: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.upper = upper
+
+    def parse(self, raw: str) -> tuple[datetime, bool]:
         text = SPACED_OFFSET.sub(r"\1+\2", raw).upper()  # RFC 3339 allows a lower-case t and z
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
-            self.error(name, f"'{raw}' is not an ISO 8601 date or date-time (e.g. 2024-05-01T12:00:00Z).")
-            return None
+            raise forms.ValidationError(
+                f"'{raw}' is not an ISO 8601 date or date-time (e.g. 2024-05-01T12:00:00Z).") from None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         try:
-            if DATE_ONLY.match(text) and upper:
+            if DATE_ONLY.match(text) and self.upper:
                 return value + timedelta(days=1), False
             return value.astimezone(UTC), True
         except OverflowError:
             # Within a day of the calendar's ends: before, or after, every movement there is.
             return (EARLIEST if value.year == 1 else LATEST), True
 
-    def window(self, field: str) -> dict:
-        """`FIELD_min` / `FIELD_max` as queryset lookups on `field`. A window with its ends the wrong way
-        round is empty, not an error."""
-        low = self.instant(f"{field}_min", upper=False)
-        high = self.instant(f"{field}_max", upper=True)
-        lookups = {}
-        if low:
-            lookups[f"{field}__gte"] = low[0]
-        if high:
-            lookups[f"{field}__lte" if high[1] else f"{field}__lt"] = high[0]
-        return lookups
 
-    def page(self) -> int:
-        return self.count("page", default=1, maximum=MAX_PAGE, clamp=False)
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(df.Filter):
+    field_class = IdField
 
 
-# --- the feed -------------------------------------------------------------------------------------
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                      "maxItems": MAX_ARRAY})
+class IdsFilter(df.Filter):
+    field_class = IdsField
 
-FEED_TEXT_FILTERS = ("resource_type", "resource_id", "caused_by_order_no", "caused_by_resource_id")
-FEED_SCALARS = {"location_id", *FEED_TEXT_FILTERS, "created_at_min", "created_at_max", "updated_at_min",
-                "updated_at_max", "limit", "page"}
-FEED_ARRAYS = {"ids", "variant_ids"}
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, lookup_expr="in", max_items=MAX_ARRAY, **kwargs)
 
-FEED_COLUMNS = (
-    "id", "resource_type", "resource_id", "caused_by_order_no", "caused_by_resource_id", "movement_date",
-    "quantity", "created_at",
-)
-# Kept with the movement's running figures (inventory.models.MovementFigures).
-FEED_FIGURES = ("balance_after", "value_per_unit", "value_in_stock_after", "average_cost_after", "rank",
-                "updated_at")
+    def filter(self, qs, value):
+        return super().filter(qs, sorted(set(value)) if value else value)
 
 
-@dataclass(frozen=True)
-class Page:
-    limit: int
-    page: int
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.limit
-
-    def rows(self, matching: QuerySet, order: tuple[str, ...], fetch: QuerySet) -> tuple[list, bool]:
-        """This page of `matching` in `order`, read through `fetch`, and whether another page follows (one
-        extra row is read to know). One SQL statement: the page's ids are chosen first, where an index can
-        often answer alone, and only those rows are then read (a deferred join)."""
-        page_ids = matching.order_by(*order).values("pk")[self.offset:self.offset + self.limit + 1]
-        rows = list(fetch.filter(pk__in=page_ids).order_by(*order))
-        return rows[:self.limit], len(rows) > self.limit
+@extend_schema_field({"type": "string", "pattern": "^[^\\x00]*$"})
+class TextFilter(df.Filter):
+    field_class = TextField
 
 
-@dataclass(frozen=True)
-class FeedQuery:
-    lookups: dict
-    page: Page
+@extend_schema_field({"type": "string", "format": "date-time"})
+class InstantFilter(df.Filter):
+    """`<field>_min` (from, inclusive) or `<field>_max` (up to, inclusive; a date alone: that whole day). A
+    window whose ends are the wrong way round is empty, not an error."""
+
+    field_class = InstantField
+
+    def __init__(self, field_name: str, *, upper: bool, **kwargs) -> None:
+        super().__init__(field_name=field_name, upper=upper, **kwargs)
+        self.upper = upper
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        instant, inclusive = value
+        lookup = ("lte" if inclusive else "lt") if self.upper else "gte"
+        return qs.filter(**{f"{self.field_name}__{lookup}": instant})
 
 
-def read_feed_query(params) -> FeedQuery:
-    reader = QueryReader(params, scalars=FEED_SCALARS, arrays=FEED_ARRAYS)
-    lookups: dict = {}
-    if (ids := reader.ids("ids")) is not None:
-        lookups["pk__in"] = ids
-    if (variant_ids := reader.ids("variant_ids")) is not None:
-        lookups["stock_item__variant_id__in"] = variant_ids
-    if (location_id := reader.ident("location_id")) is not None:
-        lookups["stock_item__stock_location_id"] = location_id
-    for name in FEED_TEXT_FILTERS:
-        if (value := reader.text(name)) is not None:
-            lookups[name] = value
-    lookups.update(reader.window("created_at"))
-    lookups.update({f"figures__{lookup}": value for lookup, value in reader.window("updated_at").items()})
-    limit = reader.count("limit", default=FEED_DEFAULT_LIMIT, maximum=FEED_MAX_LIMIT, clamp=True)
-    page = reader.page()
-    reader.done()
-    return FeedQuery(lookups, Page(limit, page))
+class FeedFilter(df.FilterSet):
+    """The Katana-style feed's filters. All combine with AND."""
+
+    ids = IdsFilter(field_name="pk")
+    variant_ids = IdsFilter(field_name="stock_item__variant_id")
+    location_id = IdFilter(field_name="stock_item__stock_location_id")
+    resource_type = TextFilter()
+    resource_id = TextFilter()
+    caused_by_order_no = TextFilter()
+    caused_by_resource_id = TextFilter()
+    created_at_min = InstantFilter("created_at", upper=False)
+    created_at_max = InstantFilter("created_at", upper=True)
+    # The movement's updated_at is kept with its figures (a repost moves it).
+    updated_at_min = InstantFilter("figures__updated_at", upper=False)
+    updated_at_max = InstantFilter("figures__updated_at", upper=True)
+
+    class Meta:
+        model = StockMovement
+        fields: list[str] = []
 
 
-FEED_ORDER = ("-created_at", "-id")
+class HistoryFilter(df.FilterSet):
+    """A product's history: every location, or one."""
 
+    location_id = IdFilter(field_name="stock_item__stock_location_id")
 
-def feed_rows(query: FeedQuery) -> tuple[list[dict], bool]:
-    """The page's movements as dicts, newest recorded first, with the stock item's variant and location
-    joined in. (created_at, id) is a total order, so pages never overlap or skip rows."""
-    fetch = StockMovement.objects.values(*FEED_COLUMNS, variant_id=F("stock_item__variant_id"),
-                                         location_id=F("stock_item__stock_location_id"),
-                                         **{name: F(f"figures__{name}") for name in FEED_FIGURES})
-    return query.page.rows(StockMovement.objects.filter(**query.lookups), FEED_ORDER, fetch)
-
-
-# --- the product history --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HistoryQuery:
-    location_id: int | None
-    page: Page
-
-
-def read_history_query(params) -> HistoryQuery:
-    reader = QueryReader(params, scalars={"location_id", "limit", "page"})
-    location_id = reader.ident("location_id")
-    limit = reader.count("limit", default=HISTORY_DEFAULT_LIMIT, maximum=HISTORY_MAX_LIMIT, clamp=True)
-    page = reader.page()
-    reader.done()
-    return HistoryQuery(location_id, Page(limit, page))
-
-
-HISTORY_ORDER = ("-movement_date", "-id")
-
-
-def history_movements(variant_id: int, query: HistoryQuery) -> tuple[list[StockMovement], bool]:
-    """The variant's movements at every location (or one), in reverse ledger order: newest movement_date
-    first, so an EXIT always sits above the ENTRY batches it drew from."""
-    matching = StockMovement.objects.filter(stock_item__variant_id=variant_id)
-    if query.location_id is not None:
-        matching = matching.filter(stock_item__stock_location_id=query.location_id)
-    fetch = StockMovement.objects.select_related("created_by", "figures").only(
-        "id", "quantity", "action", "figures__value_per_unit", "figures__total_cost", "notes", "created_at",
-        "movement_date", "created_by__username", "created_by__first_name", "created_by__last_name",
-    )
-    return query.page.rows(matching, HISTORY_ORDER, fetch)
-
-
-def history_batches(movement_ids: list[int]) -> dict[int, list[int]]:
-    """movement id -> ids of the FIFO batches it created (inbound, or a shortfall batch when selling short)
-    or drew from / settled, oldest first. Two queries whatever the number of movements."""
-    batches: dict[int, set[int]] = {}
-    created = CostLayer.objects.filter(movement_id__in=movement_ids).order_by().values_list("movement_id", "id")
-    drawn = (LayerConsumption.objects.filter(movement_id__in=movement_ids).order_by()
-             .values_list("movement_id", "layer_id"))
-    for movement_id, layer_id in (*created, *drawn):
-        batches.setdefault(movement_id, set()).add(layer_id)
-    return {movement_id: sorted(ids) for movement_id, ids in batches.items()}
+    class Meta:
+        model = StockMovement
+        fields: list[str] = []

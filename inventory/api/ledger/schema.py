@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse
 
-from inventory.api import schema as shared
+from inventory.api.common import schema as shared
 from inventory.api.ledger.serializers import HistoryErrorSerializer, KatanaErrorSerializer
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from inventory.models import Action, StockMovement
@@ -75,6 +76,7 @@ class FeedMovementSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(many=False)  # one object, though a list action answers it
 class FeedSerializer(serializers.Serializer):
     data = FeedMovementSerializer(many=True)
 

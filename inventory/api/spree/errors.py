@@ -6,7 +6,7 @@ from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 
-from inventory.api import common
+from inventory.api.common import errors as common
 
 NO_KEY = "You must specify an API key."
 UNAUTHORIZED = "You are not authorized to perform that action."

@@ -1,39 +1,36 @@
 """Spree v1 routes. config/urls.py mounts this module twice: under /api/v1/ (namespace "spree-v1") and
 under /api/ (namespace "spree"); the OpenAPI schema lists the /api/v1/ routes only (see schema.py).
 
-Spree clients send paths without a trailing slash; both spellings are served (never a redirect, which
-a client would follow with a GET). Only the slash-less one is in the OpenAPI schema. Anything else
-under these mounts answers Spree's 404 JSON rather than Django's HTML page.
+Viewsets on routers, the nested ones through drf-nested-routers; both spellings of each path are served
+(inventory/api/common/routers.py). Anything else under these mounts answers Spree's 404 JSON rather than
+Django's HTML page.
 """
 
-from django.urls import path, re_path
+from django.urls import re_path
 
-from inventory.api.spree import views
+from inventory.api.common.routers import NestedRouter, Router
 from inventory.api.spree.errors import not_found
+from inventory.api.spree.viewsets import catalog, stock
 
+router = Router()
+router.register("products", catalog.ProductViewSet, basename="product")
+router.register("variants", catalog.VariantViewSet, basename="variant")
+router.register("stock_locations", catalog.StockLocationViewSet, basename="stock-location")
+router.register("stock_items", stock.UnnestedStockItemViewSet, basename="stock-item-unnested")
 
-def route(pattern: str, view, name: str) -> list:
-    return [
-        path(pattern, view.as_view(), name=name),
-        path(pattern + "/", view.as_view(schema=None), name=name + "-slash"),
-    ]
+products = NestedRouter(router, "products")
+products.register("variants", catalog.ProductVariantViewSet, basename="product-variant")
 
+locations = NestedRouter(router, "stock_locations")
+locations.register("stock_items", stock.StockItemViewSet, basename="stock-item")
+locations.register("stock_movements", stock.StockMovementViewSet, basename="stock-movement")
+# The singular path one Spree document uses, for DELETE.
+locations.register("stock_movement", stock.SingularStockMovementViewSet, basename="stock-movement-singular")
 
 urlpatterns = [
-    *route("products", views.ProductListView, "products"),
-    *route("products/<str:product_id>", views.ProductDetailView, "product"),
-    *route("products/<str:product_id>/variants", views.ProductVariantListView, "product-variants"),
-    *route("variants/<int:variant_id>", views.VariantDetailView, "variant"),
-    *route("stock_locations", views.StockLocationListView, "stock-locations"),
-    *route("stock_locations/<int:location_id>", views.StockLocationDetailView, "stock-location"),
-    *route("stock_locations/<int:location_id>/stock_items", views.StockItemListView, "stock-items"),
-    *route("stock_locations/<int:location_id>/stock_items/<int:item_id>", views.StockItemDetailView,
-           "stock-item"),
-    *route("stock_locations/<int:location_id>/stock_movements", views.StockMovementListView, "stock-movements"),
-    *route("stock_locations/<int:location_id>/stock_movements/<int:movement_id>", views.StockMovementDetailView,
-           "stock-movement"),
-    *route("stock_locations/<int:location_id>/stock_movement/<int:movement_id>", views.StockMovementSingularView,
-           "stock-movement-singular"),
+    *router.urls,
+    *products.urls,
+    *locations.urls,
     # [\s\S] rather than `.`: a path with an encoded newline (%0A) is unknown too, not a fall-through to HTML.
     re_path(r"^[\s\S]*$", not_found, name="not-found"),
 ]

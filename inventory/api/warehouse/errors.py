@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from rest_framework import serializers
 
-from inventory.api.common import ApiError, family_handler
+from inventory.api.common.errors import ApiError, family_handler, flatten
 from inventory.services.errors import StockError
 
 
@@ -23,25 +23,6 @@ def render(error: ApiError) -> dict:
 
 
 handler = family_handler(render)
-
-
-def flatten(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF error detail -> {"field.sub": [...], "rows[1].field": [...]}."""
-    out: dict[str, list[str]] = {}
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            for k, v in flatten(value, name).items():
-                out.setdefault(k, []).extend(v)
-    elif isinstance(detail, list) and any(isinstance(v, dict | list) for v in detail):
-        for index, value in enumerate(detail):
-            for k, v in flatten(value, f"{prefix}[{index}]").items():
-                out.setdefault(k, []).extend(v)
-    elif isinstance(detail, list):
-        out[prefix or "body"] = [str(v) for v in detail]
-    else:
-        out[prefix or "body"] = [str(detail)]
-    return out
 
 
 class InvalidRequest(StockError):
@@ -63,7 +44,7 @@ class InvalidRequest(StockError):
 
     @classmethod
     def from_serializer(cls, detail) -> InvalidRequest:
-        errors = flatten(detail)
+        errors = flatten(detail, root="body")
         if "non_field_errors" in errors:
             errors["body"] = errors.pop("non_field_errors")
         return cls(errors)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
-from inventory.api import schema as shared
+from inventory.api.common import schema as shared
 from inventory.api.warehouse import serializers as s
 
 ERROR_TEXT = {
@@ -32,3 +32,13 @@ def query(name: str, kind=OpenApiTypes.INT, description: str = "", **kwargs) -> 
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                                description="Repeat a POST safely: the same key and body return the first "
                                            "answer and write nothing more (24 hours, per user).")
+
+
+def transition_schema(name: str, summary: str, description: str):
+    return extend_schema(
+        operation_id=f"warehouse_allocations_{name}", summary=summary, description=description,
+        parameters=[IDEMPOTENCY], request=None,
+        responses={200: s.envelope(f"WarehouseAllocation{name.title()}Response", s.AllocationSerializer()),
+                   **errors(403, 404, 422)},
+        tags=["warehouse"],
+    )

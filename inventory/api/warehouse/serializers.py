@@ -9,10 +9,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from inventory.api.common.fields import MovementQuantity
+from inventory.api.common.params import MAX_ID
 from inventory.models import Action, Allocation, StockLocation, StockMovement, Variant
 from inventory.services.rules import MAX_QUANTITY, MAX_UNIT_COST
 
-MAX_ID = 2**63 - 1
 REFERENCE_LENGTH = 64
 NOTES_LENGTH = 2000
 
@@ -241,7 +242,8 @@ def envelope(name: str, inner, *, paginated: bool = False) -> serializers.Serial
     fields = {"data": inner}
     if paginated:
         fields["meta"] = PageMetaSerializer()
-    return type(name, (serializers.Serializer,), fields)()
+    # One object, though a list action answers it: not a list of them.
+    return extend_schema_serializer(many=False)(type(name, (serializers.Serializer,), fields))()
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -265,8 +267,7 @@ class MovementInputSerializer(serializers.Serializer):
     product_id = id_field()
     warehouse_id = id_field()
     movement_type = serializers.ChoiceField(choices=list(MOVEMENT_TYPES))
-    quantity = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY,
-                                        help_text="in, out, transfer: positive units; adjustment: signed change.")
+    quantity = MovementQuantity(help_text="in, out, transfer: positive units; adjustment: signed change.")
     reference_type = serializers.CharField(max_length=REFERENCE_LENGTH, required=False, allow_blank=True, default="")
     reference_id = serializers.CharField(max_length=REFERENCE_LENGTH, required=False, allow_blank=True, default="")
     notes = serializers.CharField(max_length=NOTES_LENGTH, required=False, allow_blank=True, default="")
@@ -280,9 +281,7 @@ class MovementInputSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         kind, quantity = attrs["movement_type"], attrs["quantity"]
         errors: dict[str, list[str]] = {}
-        if quantity == 0:
-            errors["quantity"] = ["Quantity can't be zero."]
-        elif kind != "adjustment" and quantity < 0:
+        if kind != "adjustment" and quantity < 0:
             errors["quantity"] = [f"Quantity must be positive for '{kind}' (the direction comes from the type)."]
         destination = attrs.get("destination_warehouse_id")
         if kind == "transfer":

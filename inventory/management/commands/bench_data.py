@@ -89,9 +89,12 @@ def copy_rows(cursor, table: str, columns: list[str], data: str) -> None:
 
 
 def check_columns(model, columns: list[str]) -> None:
-    """Fail loudly if the model gained a column this generator doesn't fill (COPY would leave it NULL)."""
+    """Fail loudly if the model gained a column this generator doesn't fill (COPY would leave it NULL), unless
+    NULL is what a fresh row holds there (a nullable column without a default, such as a stock location's
+    address or a stock item's `deleted_at`)."""
     actual = {f.column for f in model._meta.concrete_fields}
-    missing = actual - set(columns)
+    left_null = {f.column for f in model._meta.concrete_fields if f.null and not f.has_default()}
+    missing = actual - set(columns) - left_null
     unknown = set(columns) - actual
     if missing or unknown:
         raise CommandError(f"bench_data is out of date for {model._meta.db_table}: "

@@ -8,6 +8,7 @@ production; the whole seed is one transaction.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,7 +25,15 @@ from inventory.services import Cause
 from inventory.services.catalog import ensure_stock_items
 
 PASSWORD = "stockroom-demo"
-URL = "http://127.0.0.1:8000"
+
+
+def server_url() -> str:
+    """The address `make run` serves on: the same HOST and PORT variables (defaults 127.0.0.1:8000)."""
+    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    port = os.environ.get("PORT", "").strip() or "8000"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}"
 
 # username -> (role, superuser, demo API key)
 USERS = {
@@ -234,9 +243,11 @@ class Command(BaseCommand):
     # --- output ------------------------------------------------------------------------------------------
 
     def print_summary(self) -> None:
+        url = server_url()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"Admin:     {URL}/admin/  (login admin / {PASSWORD}; also gestor, consultor)")
-        self.stdout.write(f"API docs:  {URL}/api/docs/")
+        self.stdout.write(f"Admin:     {url}/admin/  (login admin / {PASSWORD}; also gestor, consultor)")
+        self.stdout.write(f"Dashboard: {url}/dashboard/")
+        self.stdout.write(f"API docs:  {url}/api/docs/")
         self.stdout.write("API keys (Authorization: Bearer KEY or X-Spree-Token: KEY):")
         for username, (role, _superuser, raw_key) in USERS.items():
             self.stdout.write(f"  {raw_key:<24} {role:<8} ({username})")

@@ -147,7 +147,7 @@ def explode(*args, **kwargs):
 
 
 def test_feed_500_is_the_katana_envelope(viewer_client, routes, monkeypatch):
-    monkeypatch.setattr("inventory.api.ledger.views.feed_rows", explode)
+    monkeypatch.setattr("inventory.selectors.feed.feed_rows", explode)
     response = viewer_client.get(routes["feed"])
     assert response.status_code == 500
     assert response["Content-Type"].startswith("application/json")
@@ -155,7 +155,7 @@ def test_feed_500_is_the_katana_envelope(viewer_client, routes, monkeypatch):
 
 
 def test_history_500_is_the_json_envelope(viewer_client, routes, monkeypatch):
-    monkeypatch.setattr("inventory.api.ledger.views.history_batches", explode)
+    monkeypatch.setattr("inventory.selectors.feed.history_batches", explode)
     response = viewer_client.get(routes["history"])
     assert response.status_code == 500
     assert response["Content-Type"].startswith("application/json")

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.django_db
 
 PRODUCT_KEYS = {"id", "name", "description", "slug", "price", "display_price", "total_on_hand", "has_variants",
                 "is_destroyed", "master", "variants", "created_at", "updated_at"}
-LOCATION_KEYS = {"id", "name", "code", "active", "default", "backorderable_default", "propagate_all_variants"}
+LOCATION_KEYS = {"id", "name", "code", "active", "default", "backorderable_default", "propagate_all_variants",
+                 # Spree's address fields (contract section 3, issue 13); the index nests country and state.
+                 "address1", "address2", "city", "zipcode", "phone", "state_id", "state_name", "country_id",
+                 "country", "state"}
 
 
 # --- products ---------------------------------------------------------------------------------------------

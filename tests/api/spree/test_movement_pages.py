@@ -13,11 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory import services
-from inventory.api.spree import searches
-from inventory.api.spree.pagination import deferred_page
-from inventory.api.spree.views import movements_queryset
+from inventory.api.common.pagination import deferred_page
+from inventory.api.spree import filters as searches
 from inventory.models import StockItem, StockMovement
 from inventory.search import ransack
+from inventory.selectors.movements import spree_rows as movements_queryset
 from inventory.services import movement_counts
 from tests.api.spree.conftest import API
 from tests.factories import ProductFactory, StockItemFactory, VariantFactory

@@ -185,10 +185,15 @@ def test_missing_wrapper(manager_client, main, item):
     assert counts() == before
 
 
-def test_delete_refuses_an_item_with_a_ledger(admin_client_api, main, item):
-    before = counts()
-    assert_spree_422(admin_client_api.delete(items_url(main, item.pk)), "base")
-    assert counts() == before
+def test_delete_discards_an_item_with_a_ledger(admin_client_api, main, item):
+    # Contract section 3 (issue 13): Solidus's discard, 204; hidden from lists and lookups, its ledger kept.
+    ledger = list(StockMovement.objects.filter(stock_item=item).values_list("pk", flat=True))
+    assert admin_client_api.delete(items_url(main, item.pk)).status_code == 204
+    assert admin_client_api.get(items_url(main, item.pk)).status_code == 404
+    assert item.pk not in [row["id"] for row in admin_client_api.get(items_url(main)).json()["stock_items"]]
+    assert admin_client_api.delete(f"{API}/stock_items/{item.pk}").status_code == 404
+    assert list(StockMovement.objects.filter(stock_item=item).values_list("pk", flat=True)) == ledger
+    assert StockItem.objects.get(pk=item.pk).deleted_at is not None
 
 
 def test_delete_an_unused_item(admin_client_api, main):

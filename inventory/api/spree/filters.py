@@ -1,4 +1,5 @@
-"""What each Spree index lets clients search and sort on (`q[...]`), and its default order (newest first)."""
+"""What each Spree index lets clients search and sort on (`q[...]`, read by inventory.search.backends.RansackFilter),
+and its default order (newest first)."""
 
 from __future__ import annotations
 

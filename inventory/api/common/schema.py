@@ -7,6 +7,7 @@ family's error serializer, and `FamilyAutoSchema` documents their Retry-After he
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -26,7 +27,26 @@ RETRY_AFTER = OpenApiParameter(
 
 class FamilyAutoSchema(AutoSchema):
     """Documents the Retry-After header of every operation's 429 and 503 answers (extend_schema's own
-    parameters are added to these)."""
+    parameters are added to these). Each family documents its envelopes and paging parameters itself, so
+    the paginators are not asked to (nor to wrap a list's schema)."""
 
     def get_override_parameters(self) -> list:
         return [*super().get_override_parameters(), RETRY_AFTER]
+
+    def _get_paginator(self):
+        return None
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Describes accounts' API key authentication (both headers) for every family's views; registered
+    globally by being defined, and this module is loaded with the URL conf."""
+
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = ["bearerAuth", "spreeToken"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer API_KEY"},
+            {"type": "apiKey", "in": "header", "name": "X-Spree-Token", "description": "Spree's header."},
+        ]
+

@@ -1,27 +1,21 @@
-"""Plumbing shared by the API families: one view of what went wrong (each family renders it in its own
-envelope), per-key throttling, idempotent creates, and strict integer query parameters."""
+"""One view of what went wrong below any API view: `classify` turns an exception into an `ApiError`, which
+each family renders in its own envelope (`family_handler`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import IntegrityError, InterfaceError, NotSupportedError, OperationalError, transaction
+from django.db import InterfaceError, NotSupportedError, OperationalError, transaction
 from django.http import Http404, UnreadablePostError
-from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.authentication import InvalidApiKey
 from config.postgresql.base import is_stale_plan
-from inventory.models import IdempotencyRecord
 from inventory.services.errors import StockError
 
 logger = logging.getLogger("stockroom.api")
@@ -57,16 +51,30 @@ STATUS = {
 UNAVAILABLE_RETRY_AFTER = 1
 
 
-class InvalidParameter(exceptions.APIException):
-    """A query parameter or body field that is wrong: rendered as 422 naming `field`."""
+class BadQuery(exceptions.APIException):
+    """Request parameters (or body fields) that are wrong: 422, every one's messages in `errors`, so that a
+    client learns all its mistakes at once. Families word the summary `message` their own way
+    (`summarize`)."""
 
     status_code = 422
     default_code = "invalid"
 
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None) -> None:
+        super().__init__(errors)
+        self.errors = errors
+        self.message = message if message is not None else self.summarize(errors)
+
+    @staticmethod
+    def summarize(errors: dict[str, list[str]]) -> str:
+        return next(iter(errors.values()))[0]
+
+
+class InvalidParameter(BadQuery):
+    """One query parameter or body field that is wrong: rendered as 422 naming `field`."""
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__({field: [message]})
+        super().__init__({field: [message]}, message=message)
         self.field = field
-        self.message = message
 
 
 @dataclass
@@ -81,24 +89,23 @@ class ApiError:
         return STATUS[self.kind]
 
 
-def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF error detail (nested dicts/lists) -> {"field.sub": ["message", ...]}."""
+def flatten(detail, prefix: str = "", *, root: str = "base") -> dict[str, list[str]]:
+    """DRF error detail (nested dicts/lists) -> {"field.sub": [...], "rows[1].field": [...]}; messages about
+    the whole body go under `root` (Spree says "base", the warehouse family "body")."""
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
             name = f"{prefix}.{key}" if prefix else str(key)
-            for k, v in _flatten(value, name).items():
+            for k, v in flatten(value, name, root=root).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list) and any(isinstance(v, dict | list) for v in detail):
+        for index, value in enumerate(detail):
+            for k, v in flatten(value, f"{prefix}[{index}]", root=root).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(detail, list):
-        if all(not isinstance(v, dict | list) for v in detail):
-            out[prefix or "base"] = [str(v) for v in detail]
-        else:
-            for index, value in enumerate(detail):
-                name = f"{prefix}[{index}]" if prefix else f"[{index}]"
-                for k, v in _flatten(value, name).items():
-                    out.setdefault(k, []).extend(v)
+        out[prefix or root] = [str(v) for v in detail]
     else:
-        out[prefix or "base"] = [str(detail)]
+        out[prefix or root] = [str(detail)]
     return out
 
 
@@ -106,8 +113,8 @@ def classify(exc: Exception) -> ApiError:
     """Map any exception raised below a view to an ApiError. Never raises."""
     if isinstance(exc, StockError):
         return ApiError(INVALID, exc.message, exc.as_errors())
-    if isinstance(exc, InvalidParameter):
-        return ApiError(INVALID, exc.message, {exc.field: [exc.message]})
+    if isinstance(exc, BadQuery):
+        return ApiError(INVALID, exc.message, exc.errors)
     if isinstance(exc, Http404 | ObjectDoesNotExist | exceptions.NotFound):
         return ApiError(NOT_FOUND, "Not found.")
     if isinstance(exc, InvalidApiKey):
@@ -127,7 +134,7 @@ def classify(exc: Exception) -> ApiError:
     if isinstance(exc, exceptions.ParseError):
         return ApiError(BAD_REQUEST, "The request body is not valid JSON.")
     if isinstance(exc, exceptions.ValidationError):
-        errors = _flatten(exc.detail)
+        errors = flatten(exc.detail)
         first = next(iter(errors.values()), ["Invalid input."])[0]
         return ApiError(INVALID, first, errors)
     if isinstance(exc, exceptions.APIException):
@@ -179,106 +186,3 @@ class FamilyErrorsMixin:
 
     def get_exception_handler(self):
         return type(self).error_handler
-
-
-class ApiKeyRateThrottle(SimpleRateThrottle):
-    """Per API key (or per session user, or per address for anonymous callers)."""
-
-    scope = "api_key"
-
-    def get_cache_key(self, request, view) -> str:
-        auth = getattr(request, "auth", None)
-        if auth is not None and getattr(auth, "pk", None) is not None:
-            ident = f"key:{auth.pk}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}"
-        else:
-            ident = f"ip:{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-
-# --- idempotent creates ---------------------------------------------------------------------------
-
-IDEMPOTENCY_TTL = timedelta(hours=24)
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-class IdempotencyConflict(StockError):
-    field = "idempotency_key"
-    code = "idempotency_conflict"
-
-
-def _request_fingerprint(route: str, data) -> str:
-    body = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(f"{route}\n{body}".encode()).hexdigest()
-
-
-def idempotent(request, route: str, create: Callable[[], Response]) -> Response:
-    """Run `create` once per (user, Idempotency-Key): a repeat with the same body gets the stored answer;
-    the same key with another body or route is refused. Without the header, just runs `create`.
-
-    `create` and the record commit together, so a crash never leaves one without the other; two
-    concurrent requests with one key resolve on the unique constraint and both get the first answer.
-    """
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        return create()
-    key = key.strip()
-    if not key or len(key) > 255:
-        raise IdempotencyConflict("Idempotency-Key must be 1 to 255 characters.")
-    fingerprint = _request_fingerprint(route, request.data)
-    user = request.user
-    IdempotencyRecord.objects.filter(user=user, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
-
-    def replay(record: IdempotencyRecord) -> Response:
-        if record.request_hash != fingerprint:
-            raise IdempotencyConflict("This Idempotency-Key was already used with a different request.")
-        response = Response(record.response_body, status=record.response_status)
-        response["Idempotent-Replayed"] = "true"
-        return response
-
-    if (record := IdempotencyRecord.objects.filter(user=user, key=key).first()) is not None:
-        return replay(record)
-    try:
-        with transaction.atomic():
-            response = create()
-            if 200 <= response.status_code < 300:
-                IdempotencyRecord.objects.create(user=user, key=key, route=route, request_hash=fingerprint,
-                                                 response_status=response.status_code,
-                                                 response_body=json.loads(json.dumps(response.data, default=str)))
-            return response
-    except IntegrityError:
-        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
-        if record is None:
-            raise
-        return replay(record)
-
-
-# --- query parameters -----------------------------------------------------------------------------
-
-
-def int_param(
-    request,
-    name: str,
-    *,
-    default: int | None = None,
-    minimum: int | None = None,
-    maximum: int | None = None,
-    clamp: bool = False,
-) -> int | None:
-    """A whole-number query parameter. Bad text or out of range: InvalidParameter naming it, unless
-    `clamp`, which caps at `maximum` (values below `minimum` are always refused)."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise InvalidParameter(name, f"'{raw}' is not a whole number.") from None
-    if minimum is not None and value < minimum:
-        raise InvalidParameter(name, f"must be at least {minimum}.")
-    if maximum is not None and value > maximum:
-        if clamp:
-            return maximum
-        raise InvalidParameter(name, f"must be at most {maximum}.")
-    return value

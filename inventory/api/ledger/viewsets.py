@@ -1,60 +1,55 @@
-"""Read-only views of the ledger: the Katana-style movement feed and a product's FIFO history.
+"""Read-only viewsets of the ledger: the Katana-style movement feed and a product's FIFO history.
 
-Both are thin: read the query strictly (`filters`), select with a constant number of queries, render
-(`serializers`). Viewers and up may read; every failure is answered in the route's own envelope
-(`errors`), including crashes, which are logged and answered 500 in JSON.
+Both are thin: the filter backend reads the query strictly (`filters`), the selectors read a page with a
+constant number of queries, the serializers render. Viewers and up may read; every failure is answered in
+the route's own envelope (`errors`), including crashes, which are logged and answered 500 in JSON.
 """
 
 from __future__ import annotations
-
-import json
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
 
-from inventory.api.common import FamilyErrorsMixin
+from inventory.api.common.errors import FamilyErrorsMixin
+from inventory.api.common.filters import StrictFilterBackend
+from inventory.api.common.metadata import FamilyMetadata
+from inventory.api.common.pagination import LedgerPagination
+from inventory.api.common.params import MAX_ID
+from inventory.api.common.schema import FamilyAutoSchema
 from inventory.api.ledger.errors import history_handler, katana_handler
-from inventory.api.ledger.filters import (
-    FEED_DEFAULT_LIMIT,
-    FEED_MAX_LIMIT,
-    HISTORY_DEFAULT_LIMIT,
-    HISTORY_MAX_LIMIT,
-    MAX_ARRAY,
-    MAX_ID,
-    MAX_PAGE,
-    Page,
-    feed_rows,
-    history_batches,
-    history_movements,
-    read_feed_query,
-    read_history_query,
-)
+from inventory.api.ledger.filters import FEED_MAX_LIMIT, MAX_ARRAY, FeedFilter, HistoryFilter, LedgerBadQuery
 from inventory.api.ledger.schema import HISTORY_ERRORS, KATANA_ERRORS
 from inventory.api.ledger.serializers import FeedSerializer, HistoryEntrySerializer, feed_item, history_entry
-from inventory.api.schema import FamilyAutoSchema
-from inventory.models import Variant
+from inventory.models import StockMovement, Variant
+from inventory.selectors import feed
 
-PAGINATION_HEADER = "X-Pagination"
-
-
-def with_pagination(response: Response, page: Page, has_more: bool) -> Response:
-    """Katana-style `X-Pagination` header. No totals: counting a large ledger would cost more than the page."""
-    response[PAGINATION_HEADER] = json.dumps({
-        "page": page.page,
-        "limit": page.limit,
-        "offset": page.offset,
-        "first_page": page.page == 1,
-        "last_page": not has_more,
-    })
-    return response
+FEED_DEFAULT_LIMIT = 50
+HISTORY_DEFAULT_LIMIT = 100
+HISTORY_MAX_LIMIT = 1000
+# Deeper than this, narrow the window with created_at/updated_at ranges instead of paging.
+MAX_PAGE = 1_000_000
 
 
-class ReadOnlyLedgerView(FamilyErrorsMixin, APIView):
+class FeedPagination(LedgerPagination):
+    default_size, max_size, max_page = FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT, MAX_PAGE
+
+    def get_paginated_response(self, data) -> Response:
+        return super().get_paginated_response({"data": data})
+
+
+class HistoryPagination(LedgerPagination):
+    default_size, max_size, max_page = HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_PAGE
+
+
+class LedgerViewSet(FamilyErrorsMixin, GenericViewSet):
+    metadata_class = FamilyMetadata
     http_method_names = ["get", "head", "options"]
     schema = FamilyAutoSchema()
+    filter_backends = [StrictFilterBackend]
+    bad_query_class = LedgerBadQuery
 
 
 # --- the feed -------------------------------------------------------------------------------------
@@ -104,8 +99,14 @@ FEED_PARAMETERS = [
 ]
 
 
-class InventoryMovementsView(ReadOnlyLedgerView):
+class InventoryMovementsViewSet(LedgerViewSet):
     error_handler = staticmethod(katana_handler)
+    filterset_class = FeedFilter
+    pagination_class = FeedPagination
+    queryset = StockMovement.objects.order_by(*feed.FEED_ORDER)
+
+    def page_rows(self):
+        return feed.feed_rows()
 
     @extend_schema(
         operation_id="inventory_movements_list",
@@ -129,10 +130,9 @@ class InventoryMovementsView(ReadOnlyLedgerView):
                            value={"statusCode": 401, "name": "UnauthorizedError", "message": "Unauthorized"}),
         ],
     )
-    def get(self, request):
-        query = read_feed_query(request.query_params)
-        rows, has_more = feed_rows(query)
-        return with_pagination(Response({"data": [feed_item(row) for row in rows]}), query.page, has_more)
+    def list(self, request):
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([feed_item(row) for row in rows])
 
 
 # --- the product history --------------------------------------------------------------------------
@@ -148,8 +148,21 @@ def variant_pk(raw: str) -> int:
     return value
 
 
-class ProductHistoryView(ReadOnlyLedgerView):
+class ProductHistoryViewSet(LedgerViewSet):
     error_handler = staticmethod(history_handler)
+    filterset_class = HistoryFilter
+    pagination_class = HistoryPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator, with no variant in its path
+            return StockMovement.objects.none()
+        pk = variant_pk(self.kwargs["variant_id"])
+        if not Variant.objects.filter(pk=pk).exists():
+            raise NotFound()
+        return feed.history_matching(pk)
+
+    def page_rows(self):
+        return feed.history_rows()
 
     @extend_schema(
         operation_id="movements_product_history",
@@ -176,12 +189,8 @@ class ProductHistoryView(ReadOnlyLedgerView):
         ],
         responses={200: HistoryEntrySerializer(many=True), **HISTORY_ERRORS},
     )
-    def get(self, request, variant_id: str):
+    def list(self, request, variant_id: str):
+        movements = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        batches = feed.history_batches([m.pk for m in movements])
         pk = variant_pk(variant_id)
-        if not Variant.objects.filter(pk=pk).exists():
-            raise NotFound()
-        query = read_history_query(request.query_params)
-        movements, has_more = history_movements(pk, query)
-        batches = history_batches([m.pk for m in movements])
-        body = [history_entry(m, pk, batches.get(m.pk, [])) for m in movements]
-        return with_pagination(Response(body), query.page, has_more)
+        return self.get_paginated_response([history_entry(m, pk, batches.get(m.pk, [])) for m in movements])
