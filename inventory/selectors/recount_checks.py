@@ -42,7 +42,7 @@ from django.db import connection
 from django.db.models import F
 
 from inventory.models import Action, CostLayer, MovementFigures, StockItem, StockMovement
-from inventory.services.ledger_io import placeholders, q, table
+from inventory.rawsql import placeholders, q, table
 from inventory.services.movement_counts import ledger_counts
 from inventory.services.valuation import FIFO, ZERO, money, valuation_method
 

@@ -22,6 +22,7 @@ from decimal import Decimal
 from django.db import connection
 
 from inventory.models import CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
+from inventory.rawsql import array_literal, placeholders, q, select, table
 from inventory.services.valuation import AVERAGE, ZERO, Consumption, Layer, LayerFetch, Lot, valuation_method
 
 # Rows per multi-row INSERT: far below every backend's limit on bound parameters.
@@ -36,18 +37,6 @@ ARRAY_CHUNK = 10_000
 # (MovementFigures; `quantity` is its copy of the movement's).
 MOVEMENT_FIGURES = ("quantity", "rank", "balance_after", "value_per_unit", "total_cost", "value_in_stock_after",
                     "average_cost_after", "running_value")
-
-
-def q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def table(model) -> str:
-    return q(model._meta.db_table)
-
-
-def placeholders(n: int) -> str:
-    return ", ".join(["%s"] * n)
 
 
 @dataclass(frozen=True)
@@ -68,27 +57,6 @@ class Tail:
 def newest_movement_date(item_id: int) -> datetime | None:
     return (StockMovement.objects.filter(stock_item_id=item_id).order_by("-movement_date", "-id")
             .values_list("movement_date", flat=True).first())
-
-
-def select(sql: str, params: Sequence, fields: Sequence) -> list[tuple]:
-    """Rows of `sql`, each column converted as Django would convert `fields[i]` (None: as the driver gives it)."""
-    converters = [
-        [*field.get_db_converters(connection), *connection.ops.get_db_converters(field.cached_col)] if field else []
-        for field in fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not any(converters):
-        return rows
-    out = []
-    for row in rows:
-        values = list(row)
-        for n, functions in enumerate(converters):
-            for convert in functions:
-                values[n] = convert(values[n], fields[n].cached_col, connection)
-        out.append(tuple(values))
-    return out
 
 
 def _layer_query(shortfalls: bool, ceiling: int | None) -> str:
@@ -172,15 +140,23 @@ def write_figures(rows: Sequence[tuple]) -> None:
 
 def insert_layers(layers: Sequence[tuple[int, Layer]], now: datetime) -> None:
     """INSERT new (stock item id, layer)s, their movements already written, and set their ids."""
+    if not layers:
+        return
     columns = ("stock_item_id", "movement_id", "unit_cost", "quantity_received", "quantity_remaining", "created_at")
     created_at = prepared_datetime(now)
-    if connection.vendor == "postgresql" and len(layers) > MANY_ROWS:
-        # Ids drawn from the sequence, then one INSERT of arrays: a multi-row INSERT ... RETURNING of
-        # thousands of rows costs more to build and parse than to run (and can't be pipelined).
-        allocate_layer_ids([layer for _, layer in layers])
-        insert_arrays(CostLayer, ("id", *columns), [
-            (layer.id, item_id, layer.movement_id, layer.unit_cost, layer.received, layer.remaining, created_at)
-            for item_id, layer in layers])
+    if connection.vendor == "postgresql" and (len(layers) > MANY_ROWS or all(layer.id for _, layer in layers)):
+        # Ids drawn from the sequence, then one INSERT (of arrays for many rows): a multi-row INSERT ...
+        # RETURNING of thousands of rows costs more to build and parse than to run, and can't be pipelined.
+        allocate_ids(layers=[layer for _, layer in layers])
+        rows = [(layer.id, item_id, layer.movement_id, layer.unit_cost, layer.received, layer.remaining, created_at)
+                for item_id, layer in layers]
+        if len(rows) > MANY_ROWS:
+            insert_arrays(CostLayer, ("id", *columns), rows)
+        else:
+            values = ", ".join([f"({placeholders(7)})"] * len(rows))
+            with connection.cursor() as cursor:
+                cursor.execute(f"INSERT INTO {table(CostLayer)} (id, {', '.join(columns)}) VALUES {values}",
+                               [value for row in rows for value in row])
         return
     for start in range(0, len(layers), INSERT_CHUNK):
         chunk = layers[start:start + INSERT_CHUNK]
@@ -197,16 +173,62 @@ def insert_layers(layers: Sequence[tuple[int, Layer]], now: datetime) -> None:
             layer.id = pk
 
 
-def allocate_layer_ids(layers: Sequence[Layer]) -> None:
-    """Draw ids from the cost layer sequence (PostgreSQL) for the layers without one, in one statement."""
-    missing = [layer for layer in layers if layer.id is None]
-    if not missing:
+def allocate_ids(movements: Sequence[StockMovement] = (), layers: Sequence[Layer] = ()) -> None:
+    """PostgreSQL: ids for new movements and layers (those without one) drawn from their sequences in one
+    statement, so that every write that follows can be sent at once (`pipelined`) instead of waiting for
+    each INSERT's RETURNING."""
+    movements = [m for m in movements if m.pk is None]
+    layers = [layer for layer in layers if layer.id is None]
+    if not movements and not layers:
+        return
+    draw = "ARRAY(SELECT nextval(pg_get_serial_sequence('{}', 'id')) FROM generate_series(1, %s))"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {draw.format(StockMovement._meta.db_table)}, {draw.format(CostLayer._meta.db_table)}",
+                       [len(movements), len(layers)])
+        movement_ids, layer_ids = cursor.fetchone()
+    for movement, pk in zip(movements, movement_ids, strict=True):
+        movement.pk = pk
+    for layer, pk in zip(layers, layer_ids, strict=True):
+        layer.id = pk
+
+
+def insert_instances(model, objs: Sequence, *, with_model=None, with_objs: Sequence = ()) -> None:
+    """INSERT model instances whose primary keys are set, every concrete column as Django prepares it (no
+    RETURNING: the statement can be pipelined). `with_model` / `with_objs`: rows of a second table written by
+    the same statement (PostgreSQL: a data-modifying WITH), e.g. movements and their figures."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql" and len(objs) > INSERT_CHUNK // 10:  # SQLite's bound-parameter limit
+        step = INSERT_CHUNK // 10
+        for start in range(0, len(objs), step):
+            insert_instances(model, objs[start:start + step], with_model=with_model,
+                             with_objs=with_objs[start:start + step])
+        return
+    statements = [_insert_sql(model, objs)]
+    if with_model is not None:
+        statements.append(_insert_sql(with_model, with_objs))
+    if connection.vendor == "postgresql":
+        sql = statements[-1][0] if len(statements) == 1 else f"WITH first AS ({statements[0][0]}) {statements[1][0]}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for _, params in statements for value in params])
         return
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{CostLayer._meta.db_table}', 'id'))"
-                       f" FROM generate_series(1, %s)", [len(missing)])
-        for layer, (pk,) in zip(missing, cursor.fetchall(), strict=True):
-            layer.id = pk
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+def _insert_sql(model, objs: Sequence) -> tuple[str, list]:
+    """An INSERT of model instances with their keys: multi-row VALUES, or (PostgreSQL, many rows) a SELECT
+    from one array literal per column."""
+    fields = model._meta.concrete_fields
+    rows = [tuple(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields) for obj in objs]
+    names = ", ".join(q(f.column) for f in fields)
+    if connection.vendor == "postgresql" and len(rows) > MANY_ROWS:
+        types = [_column_type(model, f.column) for f in fields]
+        return (f"INSERT INTO {table(model)} ({names}) SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})",
+                [array_literal(column) for column in zip(*rows, strict=True)])
+    values = ", ".join([f"({placeholders(len(fields))})"] * len(rows))
+    return f"INSERT INTO {table(model)} ({names}) VALUES {values}", [value for row in rows for value in row]
 
 
 def insert_consumptions(consumptions: Sequence[Consumption]) -> None:
@@ -244,7 +266,8 @@ def pipelined() -> Iterator[None]:
         yield
         return
     connection.ensure_connection()
-    with connection.connection.pipeline():
+    # Errors that surface when the pipeline syncs, outside any Django cursor, become django.db's as well.
+    with connection.wrap_database_errors, connection.connection.pipeline():
         yield
 
 
@@ -283,16 +306,6 @@ def update_by_id(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     assignments = ", ".join(f"{q(c)} = %s" for c in columns)
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table(model)} SET {assignments} WHERE {q(key)} = %s", rows)
-
-
-def array_literal(values: Sequence) -> str:
-    """A PostgreSQL array literal of one column's `values` (numbers bare, anything else quoted): built by
-    joining strings, which costs a tenth of psycopg's adaptation of a list element by element."""
-    first = next((v for v in values if v is not None), None)
-    if isinstance(first, int | Decimal) and not isinstance(first, bool) and None not in values:
-        return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join("NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
 
 
 def _column_type(model, column: str) -> str:

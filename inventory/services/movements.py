@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import Action, MovementFigures, StockItem, StockMovement
@@ -164,15 +164,20 @@ def _append(entries: Sequence[NewMovement], user) -> list[StockMovement]:
             counted.add(item.pk)
         movements.append(movement)
 
-    insert_movements(movements, now)
-    io.insert_layers([(pk, layer) for pk, state in states.items() for layer in state.posting.new_layers], now)
-    io.update_layer_remaining(layer for state in states.values() for layer in state.posting.touched_layers.values())
-    io.insert_consumptions([c for state in states.values() for c in state.posting.consumptions])
+    layers = [(pk, layer) for pk, state in states.items() for layer in state.posting.new_layers]
+    if connection.vendor == "postgresql":
+        # Ids first (one statement), then every write sent at once: one round trip for all of them.
+        io.allocate_ids(movements, [layer for _, layer in layers])
     for item in items.values():
         item.updated_at = now
     # A count stamps the item; the same UPDATE carries it, as it carries the movement counters.
     fields = [*ITEM_FIGURES, "movement_counts", *(["last_counted_at"] if counted else [])]
-    io.update_rows(StockItem, fields, list(items.values()))
+    with io.pipelined():
+        insert_movements(movements, now)
+        io.insert_layers(layers, now)
+        io.update_layer_remaining(layer for state in states.values() for layer in state.posting.touched_layers.values())
+        io.insert_consumptions([c for state in states.values() for c in state.posting.consumptions])
+        io.update_rows(StockItem, fields, list(items.values()))
     return movements
 
 
@@ -194,15 +199,24 @@ def _preload_layers(entries: Sequence[NewMovement], states: dict[int, ItemValuat
 
 
 def insert_movements(movements: list[StockMovement], now) -> None:
-    """INSERT the movements, their ids set (RETURNING), and then their figures (as set on them)."""
-    StockMovement.objects.bulk_create(movements)
+    """INSERT the movements and then their figures (as set on them). With their ids drawn already
+    (`ledger_io.allocate_ids`, PostgreSQL) both are plain INSERTs that can be pipelined; else the
+    movements' ids come back from RETURNING."""
+    for movement in movements:
+        movement.created_at = movement.created_at or now
+    allocated = all(m.pk for m in movements)
+    if not allocated:
+        StockMovement.objects.bulk_create(movements)
     figures = []
     for movement in movements:
         row = movement.running_figures
         row.movement = movement  # takes its id
         row.updated_at = now
         figures.append(row)
-    MovementFigures.objects.bulk_create(figures)
+    if allocated:
+        io.insert_instances(StockMovement, movements, with_model=MovementFigures, with_objs=figures)
+    else:
+        io.insert_instances(MovementFigures, figures)
 
 
 def record_movement(

@@ -33,6 +33,7 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Action, CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
+from inventory.rawsql import q, select, table
 from inventory.services import ledger_io as io
 from inventory.services.errors import InsufficientStock, StockError
 from inventory.services.locking import lock_items
@@ -183,7 +184,7 @@ def _replay(item: StockItem, state: ItemValuation, rows: list[LedgerRow], lots: 
 
 def _refuse_long_tail(item: StockItem, date_param, movement_id: int, limit: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {io.table(StockMovement)} WHERE stock_item_id = %s"
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table(StockMovement)} WHERE stock_item_id = %s"
                        f" AND (movement_date, id) >= (%s, %s) LIMIT %s) t", [item.pk, date_param, movement_id,
                                                                             limit + 1])
         tail = cursor.fetchone()[0]
@@ -196,14 +197,14 @@ def _refuse_long_tail(item: StockItem, date_param, movement_id: int, limit: int)
 
 def _tail_ids(item_id: int) -> str:
     """SQL selecting the ids of the item's movements at or after a key (parameters: item, date, id)."""
-    return (f"SELECT id FROM {io.table(StockMovement)} WHERE stock_item_id = %s"
+    return (f"SELECT id FROM {table(StockMovement)} WHERE stock_item_id = %s"
             f" AND (movement_date, id) >= (%s, %s)")
 
 
 def _unwind(item_id: int, date_param, movement_id: int) -> None:
     """Undo the tail's cost layers and consumptions (step 1 of the module docstring)."""
     tail = _tail_ids(item_id)
-    layers, consumptions = io.table(CostLayer), io.table(LayerConsumption)
+    layers, consumptions = table(CostLayer), table(LayerConsumption)
     params = [item_id, date_param, movement_id]
     with connection.cursor() as cursor:
         # A batch gets back what the tail drew from it; a shortfall loses what the tail settled of it. The
@@ -220,9 +221,9 @@ def _unwind(item_id: int, date_param, movement_id: int) -> None:
 
 def _state_before(item: StockItem, date_param, movement_id: int) -> tuple[ItemValuation, int]:
     """The valuation state after the movement before `start` (its open layers read lazily), and its rank."""
-    rows = io.select(
-        f"SELECT f.balance_after, f.running_value, f.average_cost_after, f.{io.q('rank')}"
-        f" FROM {io.table(StockMovement)} m JOIN {io.table(MovementFigures)} f ON f.movement_id = m.id"
+    rows = select(
+        f"SELECT f.balance_after, f.running_value, f.average_cost_after, f.{q('rank')}"
+        f" FROM {table(StockMovement)} m JOIN {table(MovementFigures)} f ON f.movement_id = m.id"
         f" WHERE m.stock_item_id = %s AND (m.movement_date, m.id) < (%s, %s)"
         f" ORDER BY m.movement_date DESC, m.id DESC LIMIT 1",
         [item.pk, date_param, movement_id],
@@ -231,7 +232,7 @@ def _state_before(item: StockItem, date_param, movement_id: int) -> tuple[ItemVa
     balance, value, average, rank = rows[0] if rows else (0, ZERO, ZERO, 0)
     # Layers this repost writes get ids above the ceiling: the lazy reads must not take them for old ones.
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {io.table(CostLayer)}")
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table(CostLayer)}")
         ceiling = cursor.fetchone()[0]
     state = ItemValuation.at(item, balance=balance, value=value, average=average,
                              batches=io.layer_fetch(item.pk, shortfalls=False, ceiling=ceiling),
@@ -251,15 +252,15 @@ def _tail_chunks(item_id: int, date_param, movement_id: int, check: Key | None
     if check is not None:
         flag = "CASE WHEN (m.movement_date, m.id) >= (%s, %s) THEN 1 ELSE 0 END"
         params = [io.prepared_datetime(check[0]), check[1]]
-    figures = ", ".join(f"f.{io.q(c)}" for c in io.MOVEMENT_FIGURES)
+    figures = ", ".join(f"f.{q(c)}" for c in io.MOVEMENT_FIGURES)
     base = (f"SELECT m.id, m.quantity, m.action, CAST(m.movement_date AS TEXT), {flag}, m.unit_cost_fixed,"
-            f" m.source_movement_id, {figures} FROM {io.table(StockMovement)} m"
-            f" JOIN {io.table(MovementFigures)} f ON f.movement_id = m.id"
+            f" m.source_movement_id, {figures} FROM {table(StockMovement)} m"
+            f" JOIN {table(MovementFigures)} f ON f.movement_id = m.id"
             f" WHERE m.stock_item_id = %s AND (m.movement_date, m.id) ")
     order = " ORDER BY m.movement_date, m.id LIMIT %s"
     fields = ([None] * 5 + [StockMovement._meta.get_field(c) for c in ("unit_cost_fixed", "source_movement_id")]
               + [MovementFigures._meta.get_field(c) for c in io.MOVEMENT_FIGURES])
-    rows = io.select(base + ">= (%s, %s)" + order, [*params, item_id, date_param, movement_id, CHUNK], fields)
+    rows = select(base + ">= (%s, %s)" + order, [*params, item_id, date_param, movement_id, CHUNK], fields)
     while rows:
         chunk = []
         for pk, quantity, action, date, checked, fixed, source, *figures in rows:
@@ -270,7 +271,7 @@ def _tail_chunks(item_id: int, date_param, movement_id: int, check: Key | None
         if len(rows) < CHUNK:
             return
         last = chunk[-1]
-        rows = io.select(base + "> (%s, %s)" + order, [*params, item_id, last.date_text, last.pk, CHUNK], fields)
+        rows = select(base + "> (%s, %s)" + order, [*params, item_id, last.date_text, last.pk, CHUNK], fields)
 
 
 def _write(item_id: int, state: ItemValuation, changed: list[tuple]) -> None:
@@ -286,7 +287,7 @@ def _write(item_id: int, state: ItemValuation, changed: list[tuple]) -> None:
 def _outbound_lots(item_id: int, date_param, movement_id: int) -> dict[int, list]:
     """The lots each transferred_out leg of the tail drew, before the repost."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {io.table(StockMovement)} WHERE stock_item_id = %s"
+        cursor.execute(f"SELECT id FROM {table(StockMovement)} WHERE stock_item_id = %s"
                        f" AND (movement_date, id) >= (%s, %s) AND action = %s",
                        [item_id, date_param, movement_id, Action.TRANSFERRED_OUT.value])
         ids = [row[0] for row in cursor.fetchall()]
