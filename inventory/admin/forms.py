@@ -87,11 +87,11 @@ class MovementAddForm(ServiceFormMixin, forms.ModelForm):
 
     def service_call(self, user):
         data = self.cleaned_data
-        return lambda: services.record_movement(
-            data["stock_item"], data["quantity"], data["action"], user=user,
+        return lambda: services.record_movement(services.MovementRequest(
+            stock_item=data["stock_item"], quantity=data["quantity"], action=data["action"],
             movement_date=data.get("movement_date"), value_per_unit=data.get("value_per_unit"),
             notes=data.get("notes") or "", cause=_cause(data),
-        )
+        ), user=user)
 
 
 class MovementChangeForm(ServiceFormMixin, forms.ModelForm):

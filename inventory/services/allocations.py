@@ -14,7 +14,7 @@ from inventory.models import Action, Allocation, StockItem
 from inventory.services.errors import AllocationError, InsufficientStock
 from inventory.services.locking import lock_item
 from inventory.services.movements import acting_user, item_id_of, post_movement
-from inventory.services.rules import MAX_QUANTITY, Cause
+from inventory.services.rules import MAX_QUANTITY, Cause, NewMovement
 
 REFERENCE_MAX_LENGTH = 64
 
@@ -93,14 +93,13 @@ def fulfil(allocation: Allocation | int, *, user=None) -> Allocation:
     reference. Refused (and nothing written) if a non-backorderable item no longer has the stock on hand."""
     with transaction.atomic():
         item, locked = _lock_allocation(allocation)
-        movement = post_movement(
+        movement = post_movement(NewMovement(
             item,
             -locked.quantity,
             Action.SOLD,
-            user=user,
             cause=Cause(resource_type=locked.reference_type, resource_id=locked.reference_id),
             notes=f"Fulfils allocation {locked.pk}",
-        )
+        ), user=user)
         item.quantity_allocated -= locked.quantity
         item.save(update_fields=["quantity_allocated", "updated_at"])
         locked.status = Allocation.Status.FULFILLED

@@ -12,6 +12,7 @@ from inventory.models import Action, Product, StockItem, StockLocation, Variant
 from inventory.services.errors import InvalidMovement
 from inventory.services.locking import lock_item
 from inventory.services.movements import post_movement
+from inventory.services.rules import NewMovement
 
 
 @transaction.atomic
@@ -96,6 +97,6 @@ def create_stock_item(
     else:
         item = StockItem.objects.create(stock_location=location, variant=variant, **settings)
     if count_on_hand:
-        post_movement(lock_item(item.pk), count_on_hand, Action.RECEIVED, user=user, notes="Opening count")
+        post_movement(NewMovement(lock_item(item.pk), count_on_hand, Action.RECEIVED, notes="Opening count"), user=user)
         item.refresh_from_db()
     return item

@@ -59,6 +59,31 @@ class NewMovement:
     source_movement: StockMovement | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MovementRequest:
+    """One movement asked for from outside the services (API, admin, command, test): `record_movement`
+    locks the item, checks it against `location` and the rules, and writes it as a `NewMovement`.
+
+    `stock_item` is an item or its id; with `location` (a stock location id) the item must exist and
+    belong to it. `value_per_unit` and `movement_date` are raw here and validated once, by `entry`.
+    """
+
+    stock_item: StockItem | int
+    quantity: int
+    action: str
+    movement_date: datetime | None = None
+    value_per_unit: Decimal | str | None = None
+    cause: Cause = NO_CAUSE
+    notes: str = ""
+    location: int | None = None
+
+    def entry(self, item: StockItem) -> NewMovement:
+        """The movement to write on `item`, the request's item as locked by the caller."""
+        return NewMovement(item, self.quantity, self.action, self.cause, self.notes,
+                           value_per_unit=validate_unit_cost(self.value_per_unit),
+                           movement_date=validate_movement_date(self.movement_date))
+
+
 def validate_quantity(quantity: int, action: str) -> None:
     if action not in Action.values:
         raise InvalidMovement(f"'{action}' is not a valid action; use one of {', '.join(Action.values)}.",

@@ -10,7 +10,7 @@ from inventory.models import Action, Allocation, MovementAudit, StockItem, Stock
 from inventory.services.errors import InsufficientStock, InvalidMovement
 from inventory.services.locking import lock_item
 from inventory.services.movements import apply_count_to_locked, post_movement
-from inventory.services.rules import MAX_QUANTITY, NO_CAUSE, Cause
+from inventory.services.rules import MAX_QUANTITY, NO_CAUSE, Cause, NewMovement
 
 SETTING_FIELDS = ("backorderable", "reorder_point", "max_stock_level")
 
@@ -52,8 +52,8 @@ def update_stock_item(
                 apply_count_to_locked(item, count_on_hand, user=user, cause=cause,
                                       notes=f"count_on_hand set to {count_on_hand}")
             elif count_on_hand:
-                post_movement(item, count_on_hand, Action.ADJUSTED, user=user, cause=cause,
-                              notes=f"count_on_hand adjusted by {count_on_hand:+d}")
+                post_movement(NewMovement(item, count_on_hand, Action.ADJUSTED, cause,
+                                          notes=f"count_on_hand adjusted by {count_on_hand:+d}"), user=user)
         except (InsufficientStock, InvalidMovement) as exc:
             if exc.field not in ("quantity", "count_on_hand"):
                 raise

@@ -14,7 +14,7 @@ from inventory.services.errors import InvalidMovement
 from inventory.services.ledger_io import transfer_lots
 from inventory.services.locking import lock_items
 from inventory.services.movements import post_movement
-from inventory.services.rules import NO_CAUSE, Cause, validate_quantity
+from inventory.services.rules import NO_CAUSE, Cause, NewMovement, validate_quantity
 
 
 def _new_number() -> str:
@@ -58,10 +58,10 @@ def transfer(
         for variant_id, quantity in quantities.items():
             out_item = locked[source_items[variant_id].pk]
             in_item = locked[destination_items[variant_id].pk]
-            out_leg = post_movement(out_item, -quantity, Action.TRANSFERRED_OUT, user=user, cause=cause,
-                                    notes=notes, transfer=record)
-            post_movement(in_item, quantity, Action.TRANSFERRED_IN, user=user, cause=cause, notes=notes,
-                          transfer=record, source_movement=out_leg, lots=transfer_lots(out_leg.pk))
+            out_leg = post_movement(NewMovement(out_item, -quantity, Action.TRANSFERRED_OUT, cause, notes,
+                                                transfer=record), user=user)
+            post_movement(NewMovement(in_item, quantity, Action.TRANSFERRED_IN, cause, notes, transfer=record,
+                                      source_movement=out_leg, lots=transfer_lots(out_leg.pk)), user=user)
         return record
 
 

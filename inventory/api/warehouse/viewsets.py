@@ -262,10 +262,10 @@ class MovementViewSet(WarehouseViewSet, ListModelMixin):
             else:
                 action, sign = RECORDED_AS[kind]
                 item = ensure_stock_items(data["location"], [variant.pk], create=True)[variant.pk]
-                movement_id = services.record_movement(
-                    item, sign * quantity, action, user=request.user, movement_date=data.get("movement_date"),
+                movement_id = services.record_movement(services.MovementRequest(
+                    stock_item=item, quantity=sign * quantity, action=action, movement_date=data.get("movement_date"),
                     value_per_unit=data.get("cost_per_unit"), cause=cause, notes=data["notes"],
-                ).pk
+                ), user=request.user).pk
         movement = movement_rows.warehouse_rows().get(pk=movement_id)
         return Response({"data": s.MovementSerializer(movement).data}, status=201)
 

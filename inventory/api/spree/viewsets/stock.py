@@ -240,17 +240,16 @@ class StockMovementViewSet(StockMovementRows, ListModelMixin, SpreeViewSet):
     def create(self, request, location_id):
         """Record a stock movement (manager)."""
         data = self.parse(i.SpreeStockMovementCreateSerializer, "stock_movement", location_id=int(location_id))
-        movement = services.record_movement(
-            data["stock_item_id"],
-            data["quantity"],
-            data["action"],
-            user=request.user,
+        movement = services.record_movement(services.MovementRequest(
+            stock_item=data["stock_item_id"],
+            quantity=data["quantity"],
+            action=data["action"],
             movement_date=data.get("movement_date"),
             value_per_unit=data.get("value_per_unit"),
             cause=Cause(**{f: data.get(f, "") for f in i.CAUSE_FIELDS}),
             notes=data.get("notes", ""),
             location=int(location_id),
-        )
+        ), user=request.user)
         # Stock recorded on a discarded item brings it back (its locked row says so: no extra read).
         restore_stock_item(movement.stock_item)
         # The movement holds its locked item with variant, product and location: no re-read.
