@@ -70,7 +70,7 @@ class InventoryViewSet(WarehouseViewSet, ListModelMixin):
 
     def get_queryset(self):
         # A discarded stock item (deleted with its ledger kept) is not a level any more.
-        return analytics.levels().filter(deleted_at__isnull=True).order_by("stock_location_id", "variant_id", "pk")
+        return analytics.levels().order_by("stock_location_id", "variant_id", "pk")
 
     @extend_schema(
         operation_id="warehouse_inventory_levels",
