@@ -23,6 +23,7 @@ from inventory.services import ledger_io as io
 from inventory.services.errors import InvalidMovement, LocationMismatch
 from inventory.services.locking import lock_item, lock_item_and_transfer_peers
 from inventory.services.movement_counts import bump
+from inventory.services.refs import acting_user, pk_of
 from inventory.services.repost import repost_limit, repost_with_dependents
 from inventory.services.rules import (
     MAX_QUANTITY,
@@ -37,15 +38,6 @@ from inventory.services.rules import (
     validate_quantity,
 )
 from inventory.services.valuation import ITEM_FIGURES, ZERO, ItemValuation
-
-
-def item_id_of(stock_item: StockItem | int) -> int:
-    return stock_item.pk if isinstance(stock_item, StockItem) else int(stock_item)
-
-
-def acting_user(user):
-    """The user to record as the author, or None for an anonymous or missing one."""
-    return user if getattr(user, "is_authenticated", False) else None
 
 
 def post_movement(entry: NewMovement, *, user=None) -> StockMovement:
@@ -214,7 +206,7 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
     With `request.location` (a stock location id) the item must exist and belong to it, else
     LocationMismatch: checked under the item's lock, which spares the caller a SELECT of its own.
     """
-    item_id = item_id_of(request.stock_item)
+    item_id = pk_of(request.stock_item)
     location, quantity, action = request.location, request.quantity, request.action
     with transaction.atomic():
         # A dated movement may be backdated, and its repost may flow through transfers (see locking).
@@ -280,7 +272,7 @@ def set_count(
         raise InvalidMovement(f"Counted quantity must be a whole number from 0 to {MAX_QUANTITY}.",
                               field="count_on_hand")
     with transaction.atomic():
-        item = lock_item(item_id_of(stock_item))
+        item = lock_item(pk_of(stock_item))
         return apply_count_to_locked(item, counted, user=user, notes=notes, cause=cause)
 
 

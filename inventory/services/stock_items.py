@@ -10,6 +10,7 @@ from inventory.models import Action, Allocation, MovementAudit, StockItem, Stock
 from inventory.services.errors import InsufficientStock, InvalidMovement
 from inventory.services.locking import lock_item
 from inventory.services.movements import apply_count_to_locked, post_movement
+from inventory.services.refs import pk_of
 from inventory.services.rules import MAX_QUANTITY, NO_CAUSE, Cause, NewMovement
 
 SETTING_FIELDS = ("backorderable", "reorder_point", "max_stock_level")
@@ -40,7 +41,7 @@ def update_stock_item(
         raise InvalidMovement("Give the count to set with force.", field="count_on_hand")
     if force and not 0 <= count_on_hand <= MAX_QUANTITY:
         raise InvalidMovement(f"A count must be from 0 to {MAX_QUANTITY}.", field="count_on_hand")
-    item_id = stock_item.pk if isinstance(stock_item, StockItem) else int(stock_item)
+    item_id = pk_of(stock_item)
     with transaction.atomic():
         item = lock_item(item_id)
         if settings:

@@ -14,6 +14,7 @@ from inventory.services.errors import InvalidMovement
 from inventory.services.ledger_io import transfer_lots
 from inventory.services.locking import lock_items
 from inventory.services.movements import post_movement
+from inventory.services.refs import acting_user, pk_of
 from inventory.services.rules import NO_CAUSE, Cause, NewMovement, validate_quantity
 
 
@@ -45,7 +46,7 @@ def transfer(
     quantities: dict[int, int] = {}
     for variant, quantity in lines:
         validate_quantity(quantity, Action.TRANSFERRED_IN)
-        variant_id = variant.pk if isinstance(variant, Variant) else int(variant)
+        variant_id = pk_of(variant)
         if variant_id in quantities:
             raise InvalidMovement(f"Variant {variant_id} appears on more than one line.", field="lines")
         quantities[variant_id] = quantity
@@ -66,13 +67,12 @@ def transfer(
 
 
 def _create_transfer(source, destination, reference, user) -> StockTransfer:
-    created_by = user if getattr(user, "is_authenticated", False) else None
     for _ in range(5):
         try:
             with transaction.atomic():
                 return StockTransfer.objects.create(number=_new_number(), source_location=source,
                                                     destination_location=destination, reference=reference,
-                                                    created_by=created_by)
+                                                    created_by=acting_user(user))
         except IntegrityError:
             continue
     raise RuntimeError("could not allocate a transfer number")
