@@ -33,9 +33,8 @@ from inventory.api.spree.viewsets.base import (
     taken,
 )
 from inventory.models import StockItem, StockMovement, Variant
+from inventory.selectors import movement_counts, stock
 from inventory.selectors import movements as movement_rows
-from inventory.selectors import stock
-from inventory.services import movement_counts
 from inventory.services.errors import StockError
 from inventory.services.rules import Cause
 from inventory.services.stock_items import delete_stock_item, restore_stock_item, update_stock_item
