@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import cache
 
 from django.db import connection
 
 
+@cache  # names are a handful of constants; every write quotes dozens of them
 def q(name: str) -> str:
     return connection.ops.quote_name(name)
 
