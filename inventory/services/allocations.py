@@ -14,7 +14,7 @@ from inventory.models import Action, Allocation, StockItem
 from inventory.services.errors import AllocationError, InsufficientStock
 from inventory.services.locking import lock_item
 from inventory.services.movements import acting_user, item_id_of, post_movement
-from inventory.services.rules import MAX_QUANTITY, Cause
+from inventory.services.rules import MAX_BALANCE, MAX_QUANTITY, Cause
 
 REFERENCE_MAX_LENGTH = 64
 
@@ -55,6 +55,9 @@ def allocate(
                 f"({item.count_on_hand} on hand, {item.quantity_allocated} allocated); "
                 f"the item is not backorderable."
             )
+        if item.quantity_allocated + quantity > MAX_BALANCE:
+            raise AllocationError(f"At most {MAX_BALANCE} units of a stock item may be allocated at once; "
+                                  f"{item.quantity_allocated} are.")
         allocation = Allocation.objects.create(stock_item=item, quantity=quantity, reference_type=reference_type,
                                                reference_id=reference_id, created_by=acting_user(user))
         item.quantity_allocated += quantity

@@ -11,13 +11,10 @@ from django.utils import timezone
 
 from inventory.models import ACTION_SIGN, Action, StockItem, StockMovement
 from inventory.services.errors import InsufficientStock, InvalidMovement
-from inventory.services.valuation import Lot, unit_cost
+from inventory.services.valuation import MAX_BALANCE, Lot, unit_cost
 
 # Ledger quantities are 32-bit integers; no single movement or balance may come near the limit.
 MAX_QUANTITY = 1_000_000_000
-# A stock item's running totals (count on hand, quantity allocated) stay within this, well inside the 32-bit
-# columns (2**31 - 1) that hold them, so no sum of quantities can wrap.
-MAX_BALANCE = 2 * MAX_QUANTITY
 MAX_UNIT_COST = Decimal("9999999999.9999")
 # Clock skew tolerated between app servers before a movement counts as dated in the future.
 FUTURE_TOLERANCE = timedelta(minutes=5)
