@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
-from django.db import connection, transaction
+import psycopg.errors
+from django.db import OperationalError, connection, transaction
 
 from inventory.models import Product, StockItem, StockLocation, Variant
 from inventory.rawsql import ModelReader, placeholders, table
@@ -73,3 +74,26 @@ def lock_item_and_transfer_peers(item_id: int, *, with_product: bool = False) ->
     variant_id = StockItem.objects.values_list("variant_id", flat=True).get(pk=item_id)
     peers = StockItem.objects.filter(variant_id=variant_id).values_list("pk", flat=True)
     return lock_items([item_id, *peers], with_product=with_product)[item_id]
+
+
+def hold_locations(location_ids: Iterable[int]) -> set[int]:
+    """Keep these stock locations from being deleted until this transaction ends; the ids that (still) exist.
+
+    Taken before creating stock items at a location: a foreign key to it is only checked at commit, so a
+    location deleted meanwhile would surface as an IntegrityError then. FOR KEY SHARE (pk order) does not block
+    other writers, only `delete_location`'s lock, which fails fast while one is held (409); a deletion that got
+    there first is waited for, and the location then found gone. No-op lock on SQLite (writers serialised).
+    """
+    ids = sorted(set(location_ids))
+    if not ids:
+        return set()
+    lock = " FOR KEY SHARE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table(StockLocation)} WHERE id IN ({placeholders(len(ids))})"
+                       f" ORDER BY id{lock}", ids)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def is_lock_not_available(exc: OperationalError) -> bool:
+    """Whether a database error is PostgreSQL's 'lock not available' (NOWAIT, or lock_timeout expired)."""
+    return isinstance(exc.__cause__, psycopg.errors.LockNotAvailable)

@@ -21,13 +21,13 @@ import hashlib
 import json
 from collections.abc import Callable
 
-import psycopg.errors
 from django.db import IntegrityError, OperationalError, transaction
 from rest_framework.response import Response
 
 from inventory.models import IdempotencyRecord
 from inventory.services.errors import Conflict, StockError
 from inventory.services.idempotency import expiry_cutoff
+from inventory.services.locking import is_lock_not_available
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Stored on a claimed key until its answer is written in the same transaction: no one else ever reads it.
@@ -79,7 +79,7 @@ class IdempotencyKey:
                     user=self.user, key=self.key, route=self.route, request_hash=self.fingerprint,
                     response_status=PENDING_STATUS, response_body=None)
         except OperationalError as exc:
-            if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+            if is_lock_not_available(exc):
                 raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed; "
                                           "retry after it has finished.") from None
             raise
