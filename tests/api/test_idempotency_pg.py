@@ -5,7 +5,7 @@ that queued on the item lock ran the write again and got 422: the stock was gone
 from __future__ import annotations
 
 import json
-import threading
+from collections import Counter
 
 import pytest
 from django.db import connection
@@ -16,6 +16,7 @@ from inventory.models import Allocation, IdempotencyRecord, StockMovement
 from inventory.services.allocations import allocate
 from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory, StockLocationFactory
+from tests.test_concurrency_pg import run_threads
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -23,34 +24,24 @@ STORM = 30
 WAREHOUSE = "/api/v1/inventory"
 
 
-def storm(client: APIClient, url: str, body: dict | None, key: str) -> list[tuple[int, str]]:
-    """STORM copies of one POST with one Idempotency-Key, released at once; (status, body) of each."""
-    barrier = threading.Barrier(STORM)
-    results: list = [None] * STORM
+def storm(client: APIClient, url: str, body: dict | None, key: str) -> Counter:
+    """STORM copies of one POST with one Idempotency-Key, released at once: how many got each (status, body)."""
 
-    def send(index: int) -> None:
+    def send(index: int) -> tuple[int, str]:
         own = APIClient()
         own.credentials(**client._credentials)
-        try:
-            barrier.wait()
-            response = own.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
-            results[index] = (response.status_code, json.dumps(response.json(), sort_keys=True))
-        finally:
-            connection.close()
+        response = own.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        return response.status_code, json.dumps(response.json(), sort_keys=True)
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(STORM)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert all(result is not None for result in results), results
+    results = run_threads(STORM, send)
+    assert sum(results.values()) == STORM
     return results
 
 
-def assert_one_answer(results: list[tuple[int, str]], status: int) -> dict:
-    assert {s for s, _ in results} == {status}, sorted({(s, b) for s, b in results})
-    assert len({b for _, b in results}) == 1, "retries got different answers"
-    return json.loads(results[0][1])
+def assert_one_answer(results: Counter, status: int) -> dict:
+    assert {s for s, _ in results} == {status}, sorted(results)
+    assert len(results) == 1, "retries got different answers"
+    return json.loads(next(iter(results))[1])
 
 
 @pytest.fixture
