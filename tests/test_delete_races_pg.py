@@ -18,6 +18,7 @@ from inventory import services
 from inventory.models import StockItem, StockLocation, StockMovement
 from inventory.services.catalog_edits import CatalogError, delete_location
 from inventory.services.errors import Conflict
+from inventory.services.stock_items import delete_stock_item
 from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory, StockLocationFactory, VariantFactory
 
@@ -152,3 +153,17 @@ def test_a_write_creating_a_stock_item_in_flight_wins_and_the_deletion_gets_409(
 
 def test_conflict_is_a_stock_error_the_admin_shows():
     assert issubclass(Conflict, services.StockError)
+
+
+def test_a_transfer_into_an_empty_item_being_deleted_finds_it_gone():
+    """Sibling: the Spree stock item DELETE of an empty item while a transfer (or a count) that read it is
+    about to lock it: a clean DoesNotExist (404), not a KeyError (500)."""
+    source, destination = StockLocationFactory(code="FROM"), StockLocationFactory(code="TO")
+    variant = VariantFactory()
+    StockItemFactory(stock_location=source, variant=variant, count_on_hand=5)
+    empty = StockItemFactory(stock_location=destination, variant=variant)
+    deleted, moved = race(lambda: delete_stock_item(empty),
+                          lambda: services.transfer(source, destination, [(variant, 2)]))
+    assert deleted is None
+    assert isinstance(moved, StockItem.DoesNotExist), moved
+    assert not StockMovement.objects.filter(action="transferred_out").exists()

@@ -55,11 +55,18 @@ def _lock_statement(with_product: bool) -> tuple[list[ModelReader], str]:
     return readers, sql
 
 
+def lock_all(item_ids: Iterable[int], *, with_product: bool = False) -> dict[int, StockItem]:
+    """`lock_items`, for ids read before the lock: StockItem.DoesNotExist (a 404) if one of them was deleted
+    meanwhile (an empty item, or the location it was at), instead of a missing key later."""
+    ids = set(item_ids)
+    items = lock_items(ids, with_product=with_product)
+    if missing := ids - items.keys():
+        raise StockItem.DoesNotExist(f"stock item {min(missing)} does not exist")
+    return items
+
+
 def lock_item(item_id: int, *, with_product: bool = False) -> StockItem:
-    items = lock_items([item_id], with_product=with_product)
-    if item_id not in items:
-        raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
-    return items[item_id]
+    return lock_all([item_id], with_product=with_product)[item_id]
 
 
 def lock_item_and_transfer_peers(item_id: int, *, with_product: bool = False) -> StockItem:
@@ -73,7 +80,10 @@ def lock_item_and_transfer_peers(item_id: int, *, with_product: bool = False) ->
     """
     variant_id = StockItem.objects.values_list("variant_id", flat=True).get(pk=item_id)
     peers = StockItem.objects.filter(variant_id=variant_id).values_list("pk", flat=True)
-    return lock_items([item_id, *peers], with_product=with_product)[item_id]
+    items = lock_items([item_id, *peers], with_product=with_product)
+    if item_id not in items:  # deleted since its variant was read
+        raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
+    return items[item_id]
 
 
 def hold_locations(location_ids: Iterable[int]) -> set[int]:
