@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import BigIntegerField, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from inventory.models import Action, StockItem, StockMovement
@@ -72,7 +72,8 @@ def levels(*, location_id: int | None = None, variant_id: int | None = None) -> 
     """Live stock items annotated with `quantity_available`, with their variant, product and location joined."""
     items = StockItem.objects.filter(deleted_at__isnull=True).select_related("variant__product", "stock_location")
     items = items.annotate(
-        quantity_available=F("count_on_hand") - F("quantity_allocated"),
+        # In 64 bits: both totals are 32-bit columns whose difference (and the shortfall from it) may not fit.
+        quantity_available=Cast("count_on_hand", BigIntegerField()) - F("quantity_allocated"),
     )
     if location_id is not None:
         items = items.filter(stock_location_id=location_id)

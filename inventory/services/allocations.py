@@ -15,7 +15,7 @@ from inventory.services.errors import AllocationError, InsufficientStock
 from inventory.services.locking import lock_item
 from inventory.services.movements import post_movement
 from inventory.services.refs import acting_user, pk_of
-from inventory.services.rules import MAX_QUANTITY, Cause, NewMovement
+from inventory.services.rules import MAX_BALANCE, MAX_QUANTITY, Cause, NewMovement
 
 REFERENCE_MAX_LENGTH = 64
 
@@ -56,6 +56,9 @@ def allocate(
                 f"({item.count_on_hand} on hand, {item.quantity_allocated} allocated); "
                 f"the item is not backorderable."
             )
+        if item.quantity_allocated + quantity > MAX_BALANCE:
+            raise AllocationError(f"At most {MAX_BALANCE} units of a stock item may be allocated at once; "
+                                  f"{item.quantity_allocated} are.")
         allocation = Allocation.objects.create(stock_item=item, quantity=quantity, reference_type=reference_type,
                                                reference_id=reference_id, created_by=acting_user(user))
         item.quantity_allocated += quantity

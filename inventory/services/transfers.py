@@ -12,7 +12,7 @@ from inventory.models import Action, StockLocation, StockTransfer, Variant
 from inventory.services.catalog import ensure_stock_items
 from inventory.services.errors import InvalidMovement
 from inventory.services.ledger_io import transfer_lots
-from inventory.services.locking import lock_items
+from inventory.services.locking import lock_all
 from inventory.services.movements import post_movement
 from inventory.services.refs import acting_user, pk_of
 from inventory.services.rules import NO_CAUSE, Cause, NewMovement, validate_quantity
@@ -54,7 +54,7 @@ def transfer(
     with transaction.atomic():
         source_items = ensure_stock_items(source, quantities, create=False)
         destination_items = ensure_stock_items(destination, quantities, create=True)
-        locked = lock_items([i.pk for i in source_items.values()] + [i.pk for i in destination_items.values()])
+        locked = lock_all([i.pk for i in source_items.values()] + [i.pk for i in destination_items.values()])
         record = _create_transfer(source, destination, reference, user)
         for variant_id, quantity in quantities.items():
             out_item = locked[source_items[variant_id].pk]
