@@ -178,6 +178,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["inventory.api.common.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("STOCKROOM_THROTTLE_RATE", "1200/min")},
+    # DRF's parsers, refusing JSON nested too deep and NUL characters (inventory/api/common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "inventory.api.common.parsers.JSONParser",
+        "inventory.api.common.parsers.FormParser",
+        "inventory.api.common.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
