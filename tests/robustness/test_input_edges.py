@@ -99,6 +99,15 @@ def test_a_nul_in_a_form_field_is_refused(client, item):
     assert not StockMovement.objects.exists()
 
 
+@pytest.mark.parametrize("path", ["/admin/inventory/stockmovement/?resource_type=a%00b",
+                                  "/admin/inventory/product/?q=a%00b", "/dashboard/?location=1%00",
+                                  "/admin/inventory/product/a%00b/change/"])
+def test_a_nul_in_an_address_outside_the_api_is_a_400(client, item, path):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, role=Role.ADMIN))
+    response = client.get(path)
+    assert response.status_code == 400
+
+
 # --- deeply nested JSON ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("path", "keys"), [
