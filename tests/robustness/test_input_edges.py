@@ -205,9 +205,14 @@ def test_non_ascii_digits_are_not_a_quantity(client, item, quantity):
     assert not StockMovement.objects.exists()
 
 
+def wide(number: int) -> str:
+    """The number in full-width digits, which int() reads as the number itself."""
+    return "".join(chr(ord(digit) - ord("0") + ord("０")) for digit in str(number))
+
+
 @pytest.mark.parametrize(("path", "keys"), [
-    ("/api/v1/inventory/movements?product_id=５", WAREHOUSE),
-    ("/api/v1/inventory?warehouse_id=٥", WAREHOUSE),
+    ("/api/v1/inventory/movements?product_id={wide_variant}", WAREHOUSE),
+    ("/api/v1/inventory?warehouse_id={wide_location}", WAREHOUSE),
     ("/api/v1/inventory_movements?variant_ids=１", KATANA),
     ("/api/v1/inventory_movements?limit=５", KATANA),
     ("/api/v1/products?page=２", SPREE),
@@ -215,7 +220,8 @@ def test_non_ascii_digits_are_not_a_quantity(client, item, quantity):
     ("/api/v1/movements/product/{variant}?location_id=１", {"error"}),
 ])
 def test_non_ascii_digits_are_not_an_id_or_a_number_in_a_query(client, item, path, keys):
-    response = client.get(path.format(variant=item.variant_id))
+    response = client.get(path.format(variant=item.variant_id, wide_variant=wide(item.variant_id),
+                                      wide_location=wide(item.stock_location_id)))
     assert response.status_code == 422, response.content
     envelope(response, keys)
 
@@ -229,8 +235,10 @@ def test_an_empty_list_element_is_refused(client, item, query):
 
 def test_non_ascii_digits_in_a_spree_id_body_field_are_refused(client, item):
     response = client.post(f"/api/v1/stock_locations/{item.stock_location_id}/stock_items",
-                           {"stock_item": {"variant_id": "１", "count_on_hand": 1}}, format="json")
+                           {"stock_item": {"variant_id": wide(VariantFactory().pk), "count_on_hand": 1}},
+                           format="json")
     assert response.status_code == 422, response.content
+    assert "variant_id" in envelope(response, SPREE)["errors"]
 
 
 # --- content negotiation -----------------------------------------------------------------------------------
