@@ -99,6 +99,10 @@ class StockroomCommand(BaseCommand):
     quiet_stdout = True
 
     def execute(self, *args, **options):
+        named = [f"--{k.replace('_', '-')}" for k, v in options.items() if isinstance(v, str) and "\x00" in v]
+        if named or any(isinstance(a, str) and "\x00" in a for a in args):
+            # PostgreSQL cannot store or compare text with a NUL.
+            raise UsageError(f"NUL characters are not allowed in arguments ({', '.join(named) or 'a value'}).")
         if options.get("verbosity", 1) == 0 and self.quiet_stdout:
             options["stdout"] = io.StringIO()
         try:

@@ -131,6 +131,25 @@ def test_a_latin1_file_names_the_lines_that_are_not_utf8(shelf, tmp_path):
     assert StockMovement.objects.count() == 2  # the factory's opening receipts only
 
 
+def test_a_nul_in_a_csv_row_refuses_that_row(shelf, tmp_path):
+    path = tmp_path / "count.csv"
+    path.write_text("sku,counted_quantity\nROR-00011,7\nROR\x00-1,3\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("apply_count", str(path), "--location", "MAIN", stdout=io.StringIO(), stderr=err)
+    assert refused.value.returncode == 1
+    assert err.getvalue().splitlines() == [f"{path}: line 3: contains a NUL character."]
+    assert StockItem.objects.get(variant__sku="ROR-00011").count_on_hand == 10
+
+
+def test_a_nul_in_an_argument_is_a_usage_error(shelf):
+    with pytest.raises(CommandError) as refused:
+        call_command("correct", "backdate", "--sku", "ROR\x00", "--location", "MAIN", "--action", "received",
+                     "--quantity", "1", "--date", "2025-01-01T00:00Z", stdout=io.StringIO())
+    assert refused.value.returncode == 2
+    assert "--sku" in str(refused.value)
+
+
 def test_messages_name_no_internal_class(shelf):
     result = io.StringIO()
     with pytest.raises(CommandError) as refused:

@@ -113,6 +113,10 @@ def read_count(handle: TextIO, location: StockLocation | None, reason: str) -> t
             values = [v for v in record.values() if isinstance(v, str)]
             if not any(v.strip() for v in values):
                 continue  # a blank line
+            if any("\x00" in v for v in values):
+                # PostgreSQL cannot compare text with a NUL: the row is refused before any lookup.
+                problems.append(RowProblem(line, SKU, "contains a NUL character."))
+                continue
             sku = (record.get(columns[SKU]) or "").strip()
             raw_count = record.get(columns[COUNTED])
             if not sku:
