@@ -17,6 +17,7 @@ import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from django.core.management.base import CommandError
@@ -79,7 +80,7 @@ def decode_lines(data: bytes) -> tuple[str, list[RowProblem]]:
 @contextmanager
 def open_count_file(path: str) -> Iterator[tuple[TextIO, list[RowProblem]]]:
     try:
-        data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()  # noqa: SIM115
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file.") from None
     except IsADirectoryError:
