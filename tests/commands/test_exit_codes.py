@@ -150,6 +150,13 @@ def test_a_nul_in_an_argument_is_a_usage_error(shelf):
     assert "--sku" in str(refused.value)
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00+05:00", "1899-12-31T23:59Z"])
+def test_a_correction_before_1900_is_refused_not_a_traceback(shelf, moment):
+    with pytest.raises(CommandError, match="can't be before 1900-01-01"):
+        call_command("correct", "backdate", "--sku", "ROR-00011", "--location", "MAIN", "--action", "received",
+                     "--quantity", "1", "--date", moment, stdout=io.StringIO())
+
+
 def test_messages_name_no_internal_class(shelf):
     result = io.StringIO()
     with pytest.raises(CommandError) as refused:

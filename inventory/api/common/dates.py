@@ -4,17 +4,19 @@ OverflowError (500).
 
 - Filters take any date of the calendar; one past the last instant the database can be asked about means
   "no bound" (clamped to the calendar's ends, before and after every movement there is).
-- Dates written into the ledger (a movement's date) lie from EARLIEST_WRITE on; the services refuse the
-  future.
+- Dates written into the ledger (a movement's date) lie from EARLIEST_WRITE on (the services' rule, applied
+  by the serializer field too so that a body lists every problem); the services refuse the future.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from inventory.services.rules import EARLIEST_MOVEMENT_DATE
+
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
-EARLIEST_WRITE = datetime(1900, 1, 1, tzinfo=UTC)
+EARLIEST_WRITE = EARLIEST_MOVEMENT_DATE  # the movement rule's (inventory/services/rules.py)
 
 
 def utc(moment: datetime) -> datetime:
