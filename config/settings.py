@@ -7,6 +7,8 @@ ALLOWED_HOSTS  comma list (default: localhost names)
 STOCKROOM_VALUATION      fifo | average (default fifo)
 STOCKROOM_THROTTLE_RATE  requests per key, e.g. "1200/min" (default)
 STOCKROOM_API_KEY_CACHE_SECONDS  API key lookups cached this long per process (default 5; 0 off)
+STOCKROOM_HTTPS          "1": served over HTTPS only (secure cookies, HSTS with subdomains and preload)
+STOCKROOM_PUBLIC_API_DOCS  "1": /api/schema/ and /api/docs/ open to anyone (default: signed-in callers)
 DB_LOCK_TIMEOUT_MS / DB_STATEMENT_TIMEOUT_MS  PostgreSQL timeouts of request-serving processes
                                                (default 5000 / 30000; 0 off)
 """
@@ -66,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
+    "config.nul.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -167,7 +171,25 @@ if env_bool("STOCKROOM_HTTPS", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
+    # check --deploy's W005/W021: every subdomain is HTTPS-only too, and browsers may ship the rule preloaded.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy of every response (config/csp.py). Every script is served from our origin (Swagger
+# UI's start-up script too: the split view); inline styles stay allowed for the <style> blocks and style
+# attributes of DRF's and Swagger UI's templates. Django 6.0 reads this same setting.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -178,6 +200,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["inventory.api.common.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("STOCKROOM_THROTTLE_RATE", "1200/min")},
+    # DRF's parsers, refusing JSON nested too deep and NUL characters (inventory/api/common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "inventory.api.common.parsers.JSONParser",
+        "inventory.api.common.parsers.FormParser",
+        "inventory.api.common.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -193,6 +221,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# /api/schema/ and /api/docs/ are for signed-in callers (an API key or a staff session) unless this opens them
+# to anyone (inventory/api/common/docs.py).
+STOCKROOM_PUBLIC_API_DOCS = env_bool("STOCKROOM_PUBLIC_API_DOCS", False)
 
 # The API docs carry the version written in pyproject.toml, its one source (config/version.py).
 from config.version import project_version  # noqa: E402

@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from inventory.api.common.docs import SchemaView, SwaggerView
 
 # Each API family lives in its own package under inventory/api/ and mounts its own routes.
 # The ledger feed and warehouse routes come before the Spree routes under /api/v1/ so that
 # `inventory...` and `movements/...` never fall through to a Spree pattern.
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("inventory.api.ledger.urls")),
     path("api/v1/", include("inventory.api.warehouse.urls")),
     path("api/v1/", include(("inventory.api.spree.urls", "spree"), namespace="spree-v1")),

@@ -43,6 +43,8 @@ class InvalidFilters(Exception):
 
 
 def _whole_number(raw: str) -> int | None:
+    if not raw.strip().isascii():
+        return None  # int() also reads "５"
     try:
         return int(raw.strip())
     except ValueError:

@@ -6,7 +6,7 @@ Every failure is a ValueError whose message is for the client (the parser files 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,12 @@ _DECIMAL_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 def list_values(values: list[str], as_list: bool) -> list[str]:
     # q[x_in][]=a&q[x_in][]=b takes each value verbatim: the way to pass a value containing a comma.
     items = values if as_list else [part for value in values for part in value.split(",")]
-    return [item.strip() for item in items if item.strip() != ""]
+    items = [item.strip() for item in items]
+    if all(item == "" for item in items):
+        return []  # an empty search field, skipped as ransack does
+    if "" in items:
+        raise ValueError("A list has an empty element (write `1,2`, not `1,,2`).")
+    return items
 
 
 def text_value(raw: str) -> str:
@@ -93,6 +98,8 @@ def cast(attribute: Attribute, raw: str):
 
 
 def _date_only(text: str) -> date | None:
+    if not text.isascii():  # Django's parsers read any script's digits
+        return None
     try:
         return parse_date(text)
     except ValueError:
@@ -102,7 +109,7 @@ def _date_only(text: str) -> date | None:
 def _datetime(raw: str, text: str) -> datetime:
     """ISO 8601 date-time; a bare date means its midnight, a time without offset the server's zone."""
     try:
-        parsed = parse_datetime(text)
+        parsed = parse_datetime(text) if text.isascii() else None
     except ValueError:
         parsed = None
     if parsed is None:
@@ -111,5 +118,8 @@ def _datetime(raw: str, text: str) -> datetime:
             raise ValueError(f"'{raw}' is not an ISO 8601 date or date-time.")
         parsed = datetime.combine(day, time.min)
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
+        parsed = timezone.make_aware(parsed, UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # past the calendar's ends in UTC: before, or after, every row there is
+        return datetime.min.replace(tzinfo=UTC) if parsed.year == 1 else datetime.max.replace(tzinfo=UTC)

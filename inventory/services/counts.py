@@ -112,10 +112,10 @@ def parse_counted(raw) -> int:
         text = raw.strip()
         if not text:
             raise ValueError("is missing.")
-        try:
-            raw = int(text)
-        except ValueError:
-            raise ValueError(f"'{text}' is not a whole number.") from None
+        # ASCII digits only: int() also reads "５" and "1_000".
+        if not (text.isascii() and text.lstrip("+-").isdigit()):
+            raise ValueError(f"'{text}' is not a whole number.")
+        raw = int(text)
     if not isinstance(raw, int):
         raise ValueError("must be a whole number.")
     if raw < 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -18,6 +18,9 @@ MAX_QUANTITY = 1_000_000_000
 MAX_UNIT_COST = Decimal("9999999999.9999")
 # Clock skew tolerated between app servers before a movement counts as dated in the future.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# The earliest date a movement may carry: far enough back for any real history, far enough from the
+# calendar's start (year 1) that no offset or day arithmetic on it can overflow.
+EARLIEST_MOVEMENT_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,10 @@ def validate_movement_date(movement_date: datetime | None) -> datetime | None:
         raise InvalidMovement("Movement date needs a time zone.", field="movement_date")
     if movement_date > timezone.now() + FUTURE_TOLERANCE:
         raise InvalidMovement("Movement date can't be in the future.", field="movement_date")
+    # The year first: no UTC arithmetic on a date at the calendar's start.
+    if movement_date.year < EARLIEST_MOVEMENT_DATE.year or movement_date < EARLIEST_MOVEMENT_DATE:
+        raise InvalidMovement(f"Movement date can't be before {EARLIEST_MOVEMENT_DATE.date().isoformat()}.",
+                              field="movement_date")
     return movement_date
 
 

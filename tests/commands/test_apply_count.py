@@ -135,9 +135,10 @@ def test_unknown_location_is_reported_with_the_row_problems(shelf, tmp_path):
     before = state()
     err = io.StringIO()
     path = write(tmp_path, "sku,counted_quantity\nNOPE-1,3\n")
-    with pytest.raises(CommandError, match="2 problems"):
+    with pytest.raises(CommandError, match="2 problems") as refused:
         call_command("apply_count", path, "--location", "ATTIC", stdout=io.StringIO(), stderr=err)
-    assert err.getvalue().splitlines() == [f"{path}: unknown location 'ATTIC'.",
+    assert refused.value.returncode == 2  # a usage error: the location named does not exist
+    assert err.getvalue().splitlines() == [f"{path}: there is no stock location with code 'ATTIC'.",
                                            f"{path}: line 2: unknown sku 'NOPE-1'."]
     assert state() == before
 

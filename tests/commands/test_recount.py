@@ -273,7 +273,7 @@ def test_output_off_a_terminal_is_plain_text(stocked):
     code, out = run()
     assert code == 1
     assert "\x1b[" not in out  # no escape codes in a log file
-    assert f"{stocked.stock_location.code}: 1 stock items checked" in out
+    assert f"{stocked.stock_location.code}: stock items checked: 1/1" in out
     assert "Drift in 1 of 1 stock items" in out
 
 

@@ -89,7 +89,7 @@ def test_manage_py_correct_runs_any_correction(settings, item):
 
 @pytest.mark.parametrize("args, message", [
     (("backdate", "--sku", "NOPE", "--location", "X", "--action", "adjusted", "--quantity", "1", "--date",
-      "2025-01-01T00:00Z"), "no stock item of NOPE at X"),
+      "2025-01-01T00:00Z"), "no stock location with code 'X'"),
     (("edit", "999999", "--quantity", "2"), "no movement 999999"),
     (("backdate", "--sku", "S", "--location", "X", "--action", "adjusted", "--quantity", "1", "--date", "monday"),
      "not an ISO 8601 date"),

@@ -9,13 +9,15 @@ cannot be shown again. Everything else goes to stderr.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from accounts.models import ApiKey, Role
+from inventory.management.base import StockroomCommand
 
 
-class Command(BaseCommand):
+class Command(StockroomCommand):
+    quiet_stdout = False  # the key is the command's product, printed whatever the verbosity
     help = "Issue an API key for USERNAME (created if needed) and print the key alone on stdout."
 
     def add_arguments(self, parser) -> None:

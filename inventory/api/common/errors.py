@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts.authentication import InvalidApiKey
 from config.postgresql.base import is_stale_plan
+from inventory.api.common.text import refuse_nul_in_request
 from inventory.services.errors import Conflict, StockError
 
 logger = logging.getLogger("stockroom.api")
@@ -26,6 +27,7 @@ BAD_CREDENTIALS = "bad_credentials"  # a key that matches nothing: 401
 FORBIDDEN = "forbidden"  # 403
 NOT_FOUND = "not_found"  # 404
 METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
+NOT_ACCEPTABLE = "not_acceptable"  # no representation the Accept header takes: 406
 BAD_REQUEST = "bad_request"  # unparseable body: 400
 INVALID = "invalid"  # validation or domain refusal: 422
 CONFLICT = "conflict"  # the same thing is being changed by another request right now: 409 + Retry-After
@@ -40,6 +42,7 @@ STATUS = {
     FORBIDDEN: 403,
     NOT_FOUND: 404,
     METHOD_NOT_ALLOWED: 405,
+    NOT_ACCEPTABLE: 406,
     BAD_REQUEST: 400,
     UNSUPPORTED_MEDIA: 415,
     INVALID: 422,
@@ -69,6 +72,10 @@ class BadQuery(exceptions.APIException):
     @staticmethod
     def summarize(errors: dict[str, list[str]]) -> str:
         return next(iter(errors.values()))[0]
+
+
+class RefusedBody(exceptions.ParseError):
+    """A body refused before it is parsed, for a reason its message gives (nested too deep): 400."""
 
 
 class InvalidParameter(BadQuery):
@@ -135,6 +142,10 @@ def classify(exc: Exception) -> ApiError:
         return ApiError(METHOD_NOT_ALLOWED, str(exc.detail))
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return ApiError(UNSUPPORTED_MEDIA, str(exc.detail))
+    if isinstance(exc, exceptions.NotAcceptable):
+        return ApiError(NOT_ACCEPTABLE, "The API answers in JSON only (Accept: application/json).")
+    if isinstance(exc, RefusedBody):
+        return ApiError(BAD_REQUEST, str(exc.detail))
     if isinstance(exc, exceptions.ParseError):
         return ApiError(BAD_REQUEST, "The request body is not valid JSON.")
     if isinstance(exc, exceptions.ValidationError):
@@ -142,7 +153,8 @@ def classify(exc: Exception) -> ApiError:
         first = next(iter(errors.values()), ["Invalid input."])[0]
         return ApiError(INVALID, first, errors)
     if isinstance(exc, exceptions.APIException):
-        kind = {400: BAD_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 415: UNSUPPORTED_MEDIA}.get(
+        kind = {400: BAD_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 406: NOT_ACCEPTABLE,
+                415: UNSUPPORTED_MEDIA}.get(
             exc.status_code, INVALID if 400 <= exc.status_code < 500 else SERVER_ERROR
         )
         return ApiError(kind, str(exc.detail))
@@ -190,3 +202,8 @@ class FamilyErrorsMixin:
 
     def get_exception_handler(self):
         return type(self).error_handler
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # Once the caller is known (a stranger gets 401 first): no NUL in the query or the path.
+        refuse_nul_in_request(request, kwargs, getattr(self, "bad_query_class", BadQuery))

@@ -8,12 +8,57 @@ import copy
 from django.core.validators import MaxValueValidator, MinValueValidator
 from rest_framework import serializers
 
+from inventory.api.common.dates import EARLIEST_WRITE
 from inventory.models import Action
 from inventory.services.errors import InvalidMovement
 from inventory.services.rules import MAX_QUANTITY, validate_quantity
 
 
-class MovementQuantity(serializers.IntegerField):
+class _PlainDigits:
+    """Numbers written as JSON numbers or in ASCII digits: DRF reads strings with int() and Decimal(), which
+    also take full-width and Arabic-Indic digits ("５") and underscores ("1_000")."""
+
+    invalid_key = "invalid"
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not (data.isascii() and "_" not in data):
+            self.fail(self.invalid_key, **self.invalid_kwargs(data))
+        return super().to_internal_value(data)
+
+    def invalid_kwargs(self, data) -> dict:
+        return {}
+
+
+class IntegerField(_PlainDigits, serializers.IntegerField):
+    pass
+
+
+class DecimalField(_PlainDigits, serializers.DecimalField):
+    pass
+
+
+class DateTimeField(_PlainDigits, serializers.DateTimeField):
+    """A date-time written into the ledger: from EARLIEST_WRITE on (DRF already refuses one that leaves
+    the calendar in UTC; the services refuse the future)."""
+
+    def invalid_kwargs(self, data) -> dict:
+        return {"format": "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]"}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value < EARLIEST_WRITE:
+            raise serializers.ValidationError(f"must be on or after {EARLIEST_WRITE.date().isoformat()}.")
+        return value
+
+
+class PrimaryKeyRelatedField(_PlainDigits, serializers.PrimaryKeyRelatedField):
+    invalid_key = "does_not_exist"
+
+    def invalid_kwargs(self, data) -> dict:
+        return {"pk_value": data}
+
+
+class MovementQuantity(IntegerField):
     """A movement's signed quantity: a whole number, judged by the movement rule (never 0, within
     MAX_QUANTITY). The schema shows the rule's bounds."""
 

@@ -12,6 +12,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from inventory.api.common.errors import BadQuery
+from inventory.api.common.text import ascii_int
 
 
 class PageParams(BasePagination):
@@ -49,7 +50,7 @@ class PageParams(BasePagination):
         if not raw:
             return default, None
         try:
-            value = int(raw)
+            value = ascii_int(raw)
         except ValueError:
             return default, f"'{raw}' is not a whole number."
         if value < 1:

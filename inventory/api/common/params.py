@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inventory.api.common.errors import InvalidParameter
+from inventory.api.common.text import ascii_int
 from inventory.search.ransack import MAX_INT, cast_bool
 
 # Primary keys are 64-bit; a bigger number can match nothing and would overflow PostgreSQL's bigint.
@@ -24,7 +25,7 @@ def int_param(
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw.strip())
+        value = ascii_int(raw)
     except ValueError:
         raise InvalidParameter(name, f"'{raw}' is not a whole number.") from None
     if minimum is not None and value < minimum:

@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from inventory.api.common.errors import BadQuery
 from inventory.api.common.filters import ListValueField, SingleValueField
 from inventory.api.common.params import MAX_ID
+from inventory.api.common.text import ascii_int
 from inventory.models import StockMovement
 
 FEED_MAX_LIMIT = 250
@@ -44,7 +45,7 @@ class LedgerBadQuery(BadQuery):
 
 def _whole(text: str) -> int:
     try:
-        return int(text)
+        return ascii_int(text)
     except ValueError:
         raise forms.ValidationError(f"'{text}' is not a whole number.") from None
 
@@ -84,6 +85,8 @@ class InstantField(SingleValueField):
     def parse(self, raw: str) -> tuple[datetime, bool]:
         text = SPACED_OFFSET.sub(r"\1+\2", raw).upper()  # RFC 3339 allows a lower-case t and z
         try:
+            if not text.isascii():  # digits of other scripts
+                raise ValueError(text)
             value = datetime.fromisoformat(text)
         except ValueError:
             raise forms.ValidationError(

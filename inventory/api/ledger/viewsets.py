@@ -19,6 +19,7 @@ from inventory.api.common.metadata import FamilyMetadata
 from inventory.api.common.pagination import LedgerPagination
 from inventory.api.common.params import MAX_ID
 from inventory.api.common.schema import FamilyAutoSchema
+from inventory.api.common.text import ascii_int
 from inventory.api.ledger.errors import history_handler, katana_handler
 from inventory.api.ledger.filters import FEED_MAX_LIMIT, MAX_ARRAY, FeedFilter, HistoryFilter, LedgerBadQuery
 from inventory.api.ledger.schema import HISTORY_ERRORS, KATANA_ERRORS
@@ -146,7 +147,7 @@ class InventoryMovementsViewSet(LedgerViewSet):
 def variant_pk(raw: str) -> int:
     """The path's variant id; anything that is not one is simply not found."""
     try:
-        value = int(raw)
+        value = ascii_int(raw)
     except ValueError:
         raise NotFound() from None
     if not 1 <= value <= MAX_ID:

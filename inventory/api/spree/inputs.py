@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from inventory.api.common import fields
 from inventory.api.common.errors import InvalidParameter
 from inventory.api.common.fields import InputSerializer, MovementQuantity
 from inventory.api.common.params import MAX_ID
@@ -72,11 +73,11 @@ CAUSE_FIELDS = ("resource_type", "resource_id", "caused_by_order_no", "caused_by
 
 
 def _id_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return fields.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 def _stock_level_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, **kwargs)
+    return fields.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False, **kwargs)
 
 
 def _cause_field() -> serializers.CharField:
@@ -84,7 +85,7 @@ def _cause_field() -> serializers.CharField:
 
 
 def _dimension() -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False,
+    return fields.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False,
                                     allow_null=True)
 
 
@@ -122,8 +123,8 @@ class SpreeStockMovementCreateSerializer(InputSerializer):
     stock_item_id = _id_field(help_text="A stock item of the location in the URL.")
     action = serializers.ChoiceField(choices=Action.choices, required=False, default=Action.ADJUSTED,
                                      help_text="Default `adjusted`. Transfers are not recorded here.")
-    movement_date = serializers.DateTimeField(required=False, help_text="Backdate the movement (ISO 8601).")
-    value_per_unit = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0"),
+    movement_date = fields.DateTimeField(required=False, help_text="Backdate the movement (ISO 8601).")
+    value_per_unit = fields.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0"),
                                               max_value=MAX_UNIT_COST, required=False,
                                               help_text="Unit cost of inbound units.")
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10000)
@@ -160,7 +161,7 @@ class SpreeStockMovementCreateSerializer(InputSerializer):
 class SpreeStockMovementUpdateSerializer(_Optional, SpreeStockMovementCreateSerializer):
     # A movement's action and stock item may be repeated in the body, not changed.
     action = serializers.CharField(required=False, help_text="Read-only: must equal the movement's action.")
-    stock_item_id = serializers.IntegerField(required=False, help_text="Read-only: must equal the movement's item.")
+    stock_item_id = fields.IntegerField(required=False, help_text="Read-only: must equal the movement's item.")
 
     def get_fields(self) -> dict:
         fields = super().get_fields()
@@ -197,7 +198,7 @@ class SpreeStockItemCreateSerializer(serializers.Serializer):
 
 class SpreeStockItemUpdateSerializer(serializers.Serializer):
     # Not the create's twin: count_on_hand is a signed change here, and backorderable can't be null.
-    count_on_hand = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, required=False,
+    count_on_hand = fields.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY, required=False,
                                              help_text="A change to add, or with force the new count.")
     force = serializers.BooleanField(required=False, default=False,
                                      help_text="Set count_on_hand absolutely (a `counted` movement).")
@@ -210,8 +211,8 @@ class SpreeStockItemUpdateSerializer(serializers.Serializer):
 
 class _VariantFields(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)
-    cost_price = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal("0"), required=False,
+    price = fields.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)
+    cost_price = fields.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal("0"), required=False,
                                           allow_null=True)
     weight = _dimension()
     height = _dimension()
@@ -272,7 +273,7 @@ class SpreeProductCreateSerializer(_KeyFromName, _VariantFields):
     name = serializers.CharField(max_length=255)
     slug = serializers.SlugField(max_length=255, required=False, help_text="Default: made from the name.")
     description = serializers.CharField(required=False, allow_blank=True)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"),
+    price = fields.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"),
                                      help_text="The master variant's price.")
     sku = serializers.CharField(max_length=64, help_text="The master variant's SKU.")
 
@@ -303,10 +304,10 @@ class SpreeStockLocationCreateSerializer(_KeyFromName):
     city = _address_field(255)
     zipcode = _address_field(32)
     phone = _address_field(64)
-    state_id = serializers.PrimaryKeyRelatedField(queryset=State.objects.all(), source="state", required=False,
+    state_id = fields.PrimaryKeyRelatedField(queryset=State.objects.all(), source="state", required=False,
                                                   allow_null=True)
     state_name = _address_field(255)
-    country_id = serializers.PrimaryKeyRelatedField(queryset=Country.objects.all(), source="country",
+    country_id = fields.PrimaryKeyRelatedField(queryset=Country.objects.all(), source="country",
                                                     required=False, allow_null=True)
 
     def validate_code(self, value: str) -> str:

@@ -6,7 +6,7 @@ An id filter that matches no warehouse or product is a 422 naming it, not an emp
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime
 
 from django import forms
 from django.db.models import Q
@@ -15,8 +15,10 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django_filters import rest_framework as df
 from drf_spectacular.utils import extend_schema_field
 
+from inventory.api.common.dates import day_end, day_start, utc
 from inventory.api.common.filters import SingleValueField
 from inventory.api.common.params import MAX_ID
+from inventory.api.common.text import ascii_int
 from inventory.api.warehouse.serializers import MOVEMENT_TYPES
 from inventory.models import Action, Allocation, StockItem, StockLocation, StockMovement, Variant
 from inventory.reports import analytics
@@ -35,7 +37,7 @@ class ExistingIdField(SingleValueField):
 
     def parse(self, text: str) -> int:
         try:
-            value = int(text)
+            value = ascii_int(text)
         except ValueError:
             raise forms.ValidationError(f"'{text}' is not a whole number.") from None
         if value < 1:
@@ -79,9 +81,11 @@ class ExactField(SingleValueField):
 
 
 class MomentField(SingleValueField):
-    """An ISO date (that whole day) or date-time (exact; no offset means the server's zone, UTC)."""
+    """An ISO date (that whole day, UTC) or date-time (exact; no offset means UTC), in ASCII digits."""
 
     def parse(self, raw: str):
+        if not raw.isascii():  # Django's parsers read any script's digits
+            raise forms.ValidationError(f"'{raw}' is not an ISO 8601 date (2024-05-31) or date-time.")
         if "T" in raw and " " in raw:
             raw = raw.replace(" ", "+")  # an unescaped "+01:00" offset arrives as a space
         try:
@@ -94,7 +98,7 @@ class MomentField(SingleValueField):
             raise forms.ValidationError(f"'{raw}' is not an ISO 8601 date (2024-05-31) or date-time.")
         if day is not None:
             return day
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.get_current_timezone())
+        return utc(moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC))
 
 
 @extend_schema_field({"type": "integer"})
@@ -137,10 +141,9 @@ class DateBoundFilter(df.Filter):
             return qs
         if isinstance(value, datetime):
             return qs.filter(movement_date__lte=value) if self.upper else qs.filter(movement_date__gte=value)
-        start_of_day = timezone.make_aware(datetime.combine(value, time.min), timezone.get_current_timezone())
         if self.upper:
-            return qs.filter(movement_date__lt=start_of_day + timedelta(days=1))
-        return qs.filter(movement_date__gte=start_of_day)
+            return qs.filter(movement_date__lt=day_end(value))
+        return qs.filter(movement_date__gte=day_start(value))
 
 
 @extend_schema_field({"type": "string"})

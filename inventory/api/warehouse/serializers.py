@@ -9,6 +9,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from inventory.api.common import fields
 from inventory.api.common.fields import MovementQuantity
 from inventory.api.common.params import MAX_ID
 from inventory.models import Action, Allocation, StockLocation, StockMovement, Variant
@@ -28,7 +29,7 @@ TYPE_OF_ACTION = {action: kind for kind, actions in MOVEMENT_TYPES.items() for a
 
 
 def id_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return fields.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 # --- responses ------------------------------------------------------------------------------------
@@ -271,11 +272,11 @@ class MovementInputSerializer(serializers.Serializer):
     reference_type = serializers.CharField(max_length=REFERENCE_LENGTH, required=False, allow_blank=True, default="")
     reference_id = serializers.CharField(max_length=REFERENCE_LENGTH, required=False, allow_blank=True, default="")
     notes = serializers.CharField(max_length=NOTES_LENGTH, required=False, allow_blank=True, default="")
-    cost_per_unit = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, max_value=MAX_UNIT_COST,
+    cost_per_unit = fields.DecimalField(max_digits=14, decimal_places=4, min_value=0, max_value=MAX_UNIT_COST,
                                              required=False, allow_null=True,
                                              help_text="Unit cost of incoming stock (in, positive adjustment).")
     destination_warehouse_id = id_field(required=False, allow_null=True, help_text="Required for transfer.")
-    movement_date = serializers.DateTimeField(required=False, allow_null=True,
+    movement_date = fields.DateTimeField(required=False, allow_null=True,
                                               help_text="When it happened (default now); not for transfers.")
 
     def validate(self, attrs: dict) -> dict:
@@ -308,7 +309,7 @@ class MovementInputSerializer(serializers.Serializer):
 class AllocationInputSerializer(serializers.Serializer):
     product_id = id_field()
     warehouse_id = id_field()
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = fields.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     reference_type = serializers.CharField(max_length=REFERENCE_LENGTH, required=False, allow_blank=True, default="")
     reference_id = serializers.CharField(max_length=REFERENCE_LENGTH, required=False, allow_blank=True, default="")
 
@@ -323,7 +324,7 @@ class AdjustmentRowSerializer(serializers.Serializer):
 
     product_id = id_field()
     warehouse_id = id_field()
-    actual_quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY,
+    actual_quantity = fields.IntegerField(min_value=0, max_value=MAX_QUANTITY,
                                                help_text="The physical count (a whole number, 0 or more).")
     reason = serializers.CharField(max_length=NOTES_LENGTH, required=False, allow_blank=True, default="")
 

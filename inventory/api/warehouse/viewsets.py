@@ -12,7 +12,6 @@ from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.fields import empty
 from rest_framework.mixins import ListModelMixin
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
@@ -23,6 +22,7 @@ from inventory.api.common.idempotency import idempotent
 from inventory.api.common.metadata import FamilyMetadata
 from inventory.api.common.pagination import WarehousePagination
 from inventory.api.common.params import MAX_ID
+from inventory.api.common.parsers import JSONParser
 from inventory.api.common.schema import FamilyAutoSchema
 from inventory.api.warehouse import filters
 from inventory.api.warehouse import serializers as s

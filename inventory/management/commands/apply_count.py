@@ -1,28 +1,39 @@
-"""`manage.py apply_count FILE.csv --location CODE [--reason TEXT]`: a physical count becomes `counted`
-movements, all or nothing.
+"""`manage.py apply_count FILE.csv --location CODE [--reason TEXT] [--dry-run]`: a physical count becomes
+`counted` movements, all or nothing.
 
-The CSV has a header row with `sku` and `counted_quantity` (other columns are ignored); FILE may be `-`
-for standard input. Every row is checked first (unknown location, missing columns, unknown sku, a
-quantity that is not a whole number or is negative, a sku counted twice) and every problem is printed
-with its line number; then nothing is written and the exit status is 1. Otherwise the whole count is
-applied in one transaction through `inventory.services.counts` (the same code as
-`POST /api/v1/inventory/adjustments`) with a progress bar, and a summary is printed.
+The CSV (UTF-8) has a header row with `sku` and `counted_quantity` (other columns are ignored); FILE may be
+`-` for standard input. Every row is checked first (lines that are not UTF-8, missing columns, unknown sku,
+a quantity that is not a whole number or is negative, a sku counted twice) and every problem is printed
+with its line number; then nothing is written and the exit status is 1 (2 for an unknown location or a
+missing file). Otherwise the whole count is applied in one transaction through `inventory.services.counts`
+(the same code as `POST /api/v1/inventory/adjustments`), and a summary is printed. `--dry-run` prints the
+changes the count would make and writes nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from inventory.models import StockLocation, Variant
+from inventory.management.base import (
+    USAGE,
+    ProgressLines,
+    Refused,
+    StockroomCommand,
+    UsageError,
+    location_by_code,
+)
+from inventory.models import StockItem, StockLocation, Variant
 from inventory.services.counts import (
     LOOKUP_CHUNK,
     CountBatch,
@@ -42,19 +53,42 @@ class CountFileError(CommandError):
     """The file as a whole cannot be read as a count."""
 
 
-@contextmanager
-def open_count_file(path: str) -> Iterator[TextIO]:
-    if path == "-":
-        yield sys.stdin
-        return
+BOM = b"\xef\xbb\xbf"  # spreadsheets often save a byte-order mark before the header
+
+
+def decode_lines(data: bytes) -> tuple[str, list[RowProblem]]:
+    """The file's text, and a problem for each line that is not UTF-8 (a Latin-1 export, say), numbered as
+    the CSV reader numbers lines: decoding line by line, rather than in the reader's buffered chunks, is
+    what makes the number the right one."""
+    data = data.removeprefix(BOM)
     try:
-        # utf-8-sig: spreadsheets often save a byte-order mark before the header.
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            yield handle
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    problems, lines = [], []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            byte = raw[exc.start]
+            problems.append(RowProblem(number, "", f"is not UTF-8 text (byte 0x{byte:02X} at column {exc.start + 1}); "
+                                                   "save the file as UTF-8."))
+            lines.append(raw.decode("utf-8", errors="replace"))
+    return "\n".join(lines), problems
+
+
+@contextmanager
+def open_count_file(path: str) -> Iterator[tuple[TextIO, list[RowProblem]]]:
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except FileNotFoundError:
-        raise CountFileError(f"{path}: no such file.") from None
+        raise UsageError(f"{path}: no such file.") from None
     except IsADirectoryError:
-        raise CountFileError(f"{path}: is a directory.") from None
+        raise UsageError(f"{path}: is a directory.") from None
+    except AttributeError:  # a text-only standard input (tests)
+        data = sys.stdin.read().encode()
+    text, problems = decode_lines(data)
+    yield io.StringIO(text, newline=None), problems
 
 
 def read_count(handle: TextIO, location: StockLocation | None, reason: str) -> tuple[list[CountRow], list[RowProblem]]:
@@ -80,6 +114,10 @@ def read_count(handle: TextIO, location: StockLocation | None, reason: str) -> t
             values = [v for v in record.values() if isinstance(v, str)]
             if not any(v.strip() for v in values):
                 continue  # a blank line
+            if any("\x00" in v for v in values):
+                # PostgreSQL cannot compare text with a NUL: the row is refused before any lookup.
+                problems.append(RowProblem(line, SKU, "contains a NUL character."))
+                continue
             sku = (record.get(columns[SKU]) or "").strip()
             raw_count = record.get(columns[COUNTED])
             if not sku:
@@ -120,27 +158,33 @@ def _variant_ids(skus: set[str]) -> dict[str, int]:
     return found
 
 
-class Command(BaseCommand):
+class Command(StockroomCommand):
     help = "Apply a physical count (CSV: sku,counted_quantity) at one location as counted movements, all or nothing."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="CSV file with a header row sku,counted_quantity; '-' reads standard input.")
-        parser.add_argument("--location", required=True, metavar="CODE", help="Code of the stock location counted.")
+        parser.add_argument("--location", required=True, metavar="CODE",
+                            help="Code of the stock location counted (any case).")
         parser.add_argument("--reason", default="", help="Note stored on every movement (default: 'Physical count').")
+        parser.add_argument("--dry-run", action="store_true", help="Print what the count would change; write nothing.")
 
-    def handle(self, *args, file: str, location: str, reason: str, **options) -> None:
+    def handle(self, *args, file: str, location: str, reason: str, dry_run: bool, **options) -> None:
         console = Console(file=self.stdout._out, highlight=False, soft_wrap=True)
-        where = StockLocation.objects.filter(code=location).first()
+        try:
+            where, unknown_location = location_by_code(location), []
+        except UsageError as exc:
+            where, unknown_location = None, [str(exc)]
         reason = reason.strip() or "Physical count"
         source = "standard input" if file == "-" else file
-        unknown_location = [] if where else [f"unknown location '{location}'."]
-        with open_count_file(file) as handle:
+        with open_count_file(file) as (handle, undecodable):
             try:
                 rows, problems = read_count(handle, where, reason)
             except CountFileError as exc:
-                for message in unknown_location:
-                    self.stderr.write(f"{source}: {message}")
-                raise CommandError(f"{source}: {exc} Nothing was written.") from None
+                for line in [*(f"{source}: {m}" for m in unknown_location), *self._lines(source, undecodable)]:
+                    self.stderr.write(line)
+                raise CommandError(f"{source}: {exc} Nothing was written.",
+                                   returncode=USAGE if unknown_location else 1) from None
+        problems = self._merge(undecodable, problems)
         if unknown_location:
             self._report(source, problems, extra=unknown_location)
         # Checked again inside apply_counts' transaction; checking here first keeps a doomed count from
@@ -148,6 +192,9 @@ class Command(BaseCommand):
         problems += find_problems(rows, row_label="line", reported={p.key for p in problems})
         if problems:
             self._report(source, problems)
+        if dry_run:
+            self._dry_run(console, source, where, rows)
+            return
         try:
             with self._progress(console, len(rows)) as advance:
                 batch = apply_counts(rows, row_label="line", on_result=advance)
@@ -155,21 +202,48 @@ class Command(BaseCommand):
             self._report(source, exc.problems)
         self._summary(console, source, where, batch)
 
+    @staticmethod
+    def _merge(undecodable: list[RowProblem], problems: list[RowProblem]) -> list[RowProblem]:
+        """A line that is not UTF-8 is reported as that, not as the unknown sku its garbled text makes."""
+        bad = {p.key for p in undecodable}
+        return [*undecodable, *(p for p in problems if p.key not in bad)]
+
+    @staticmethod
+    def _lines(source: str, problems: list[RowProblem]) -> list[str]:
+        return [f"{source}: line {p.key}: {p.message}" for p in sorted(problems, key=lambda p: p.key)]
+
     def _report(self, source: str, problems: list[RowProblem], extra: list[str] = ()) -> None:
         for message in extra:
             self.stderr.write(f"{source}: {message}")
-        for problem in sorted(problems, key=lambda p: p.key):
-            self.stderr.write(f"{source}: line {problem.key}: {problem.message}")
+        for line in self._lines(source, problems):
+            self.stderr.write(line)
         count = len(problems) + len(extra)
-        raise CommandError(f"{count} problem{'s' if count != 1 else ''} found; nothing was written.")
+        message = f"{count} problem{'s' if count != 1 else ''} found; nothing was written."
+        raise CommandError(message, returncode=USAGE) if extra else Refused(message)
 
     @contextmanager
     def _progress(self, console: Console, total: int):
+        if not self.is_terminal():
+            yield _counter(ProgressLines(console.print, "Applying count", total))
+            return
         progress = Progress(TextColumn("Applying count"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             console=console, transient=False)
         with progress:
             task = progress.add_task("count", total=total)
             yield lambda result: progress.advance(task)
+
+    def _dry_run(self, console: Console, source: str, location: StockLocation, rows: list[CountRow]) -> None:
+        """The changes the count would make, read without a lock or a write: a sale in the meantime may make
+        the real run differ by that sale."""
+        on_hand = dict(StockItem.objects.filter(stock_location=location, variant_id__in=[r.variant_id for r in rows])
+                       .values_list("variant_id", "count_on_hand"))
+        skus = dict(Variant.objects.filter(pk__in=[r.variant_id for r in rows]).values_list("pk", "sku"))
+        changes = [(skus[r.variant_id], on_hand.get(r.variant_id, 0), r.counted) for r in rows
+                   if on_hand.get(r.variant_id, 0) != r.counted]
+        console.print(f"Dry run of the count at {location.code} from {source}: {len(rows)} rows, "
+                      f"{len(changes)} item(s) would change. Nothing was written.")
+        for sku, before, after in changes:
+            console.print(f"  {sku}: {before} -> {after} ({after - before:+d})")
 
     def _summary(self, console: Console, source: str, location: StockLocation, batch: CountBatch) -> None:
         table = Table(title=f"Count {batch.reference} at {location.code} from {source}", show_header=False)
@@ -184,3 +258,14 @@ class Command(BaseCommand):
         for result in batch.changed:
             console.print(f"  {result.item.variant.sku}: {result.quantity_before} -> {result.quantity_after} "
                           f"({result.difference:+d})")
+
+
+def _counter(tick: ProgressLines):
+    done = 0
+
+    def advance(result) -> None:
+        nonlocal done
+        done += 1
+        tick(done)
+
+    return advance

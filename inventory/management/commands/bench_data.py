@@ -19,10 +19,11 @@ from array import array
 from collections import deque
 from datetime import UTC, datetime, timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from inventory.management.base import StockroomCommand
 from inventory.models import (
     CostLayer,
     LayerConsumption,
@@ -101,7 +102,7 @@ def check_columns(model, columns: list[str]) -> None:
                            f"missing {sorted(missing)}, unknown {sorted(unknown)}")
 
 
-class Command(BaseCommand):
+class Command(StockroomCommand):
     help = "Generate a consistent benchmark ledger (N movements over M stock items) with PostgreSQL COPY."
 
     def add_arguments(self, parser):

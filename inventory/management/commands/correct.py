@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.dateparse import parse_datetime
 
 from inventory import services
+from inventory.management.base import StockroomCommand, location_by_code
 from inventory.models import Action, StockItem, StockMovement
 from inventory.services.errors import StockError
 
@@ -32,7 +33,7 @@ def when(text: str) -> datetime:
     return value
 
 
-class Command(BaseCommand):
+class Command(StockroomCommand):
     help = "Backdate, edit or delete a movement with no limit on how many movements the correction reposts."
 
     def add_arguments(self, parser) -> None:
@@ -77,8 +78,9 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
 
     @staticmethod
-    def _item(sku: str, location: str) -> StockItem:
+    def _item(sku: str, code: str) -> StockItem:
+        location = location_by_code(code)
         try:
-            return StockItem.objects.get(variant__sku=sku, stock_location__code=location)
+            return StockItem.objects.get(variant__sku=sku, stock_location=location)
         except StockItem.DoesNotExist:
-            raise CommandError(f"There is no stock item of {sku} at {location}.") from None
+            raise CommandError(f"There is no stock item of {sku} at {location.code}.") from None

@@ -1,18 +1,19 @@
 """`manage.py recount [--location CODE] [--deep] [--fix] [--dry-run]`: compare cached stock figures with the ledger.
 
-Exit code 1 when drift is found and not fixed (also with --dry-run), 0 otherwise.
+Exit code 1 when drift is found and not fixed (also with --dry-run), 0 otherwise; 2 for an unknown location,
+3 when the database is unreachable or not migrated (inventory/management/base.py).
 """
 
 from __future__ import annotations
 
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from inventory.services.recount import RecountReport, UnknownLocation, recount
+from inventory.management.base import REFUSED, ProgressLines, StockroomCommand, location_by_code
+from inventory.services.recount import RecountReport, recount
 
 
 class _Stream:
@@ -32,7 +33,7 @@ class _Stream:
         return self._wrapper.isatty()
 
 
-class Command(BaseCommand):
+class Command(StockroomCommand):
     help = (
         "Check count_on_hand, running balances, ranks and valuation of stock items against the movement "
         "ledger: checksums in one aggregate pass, then an exact per-movement check of the items that fail "
@@ -40,7 +41,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--location", metavar="CODE", help="only this stock location (its code)")
+        parser.add_argument("--location", metavar="CODE", help="only this stock location (its code, any case)")
         parser.add_argument("--deep", action="store_true",
                             help="check every movement of every item in ledger order (a window per item), not only "
                                  "the items whose checksums fail: also finds wrong value figures in older movements, "
@@ -51,26 +52,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, location: str | None, deep: bool, fix: bool, dry_run: bool, **options) -> None:
         stream = _Stream(self.stdout)
-        terminal = stream.isatty()
+        terminal = self.is_terminal()
         # Off a terminal rich would wrap tables at 80 columns and drop colour codes into files; keep it plain.
         console = Console(file=stream, width=None if terminal else 120, no_color=not terminal,
                           force_terminal=terminal, highlight=False)
-        try:
-            report = self._run(console, location, deep, fix, dry_run, show_bar=terminal)
-        except UnknownLocation as exc:
-            raise CommandError(exc.message) from None
-
+        if location is not None:
+            location = location_by_code(location).code
+        report = self._run(console, location, deep, fix, dry_run, show_bar=terminal)
         self._print(console, report, fix=fix, dry_run=dry_run)
         if report.drifts and not report.fixed:
-            sys.exit(1)
+            sys.exit(REFUSED)
 
     def _run(self, console: Console, location: str | None, deep: bool, fix: bool, dry_run: bool, *,
              show_bar: bool) -> RecountReport:
         if not show_bar:
-            # A live bar is noise in a log: one line per location when it is done.
+            # A live bar is noise in a log: a line every few seconds per location, and when it is done.
+            lines: dict[str, ProgressLines] = {}
+
             def progress(code: str, done: int, total: int) -> None:
-                if done == total:
-                    console.print(f"{code}: {total} stock items checked")
+                if code not in lines:
+                    lines[code] = ProgressLines(console.print, f"{code}: stock items checked", total)
+                lines[code](done)
 
             return recount(location_code=location, deep=deep, fix=fix, dry_run=dry_run, progress=progress)
 

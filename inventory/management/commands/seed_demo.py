@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import KEY_PREFIX_LENGTH, ApiKey, Role, hash_key
 from inventory import services
+from inventory.management.base import StockroomCommand
 from inventory.models import Allocation, Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.services import Cause
 from inventory.services.catalog import ensure_stock_items
@@ -110,7 +110,7 @@ COUNT = ("ROR-00013", 6, "Cycle count: one tote missing")
 ALLOCATION = ("ROR-00011", 3, "order", "R100000012")
 
 
-class Command(BaseCommand):
+class Command(StockroomCommand):
     help = "Create the demo users, API keys, locations, catalogue and stock history (idempotent)."
 
     def handle(self, *args, **options) -> None:
