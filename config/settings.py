@@ -121,6 +121,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         server_side_binding=True,
         prepare_threshold=DB_PREPARE_THRESHOLD,
     )
+# A streaming replica (DATABASE_REPLICA_URL, PostgreSQL): the read-only families read it (config/replica.py). It
+# gets the primary's engine and options (timeouts, prepared statements) and, under test, reads the test
+# database as the primary streams it there (MIRROR only renames the database; host and port stay the replica's).
+REPLICA = env.database("DATABASE_REPLICA_URL", default=None, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+                       conn_health_checks=True)
+if REPLICA is not None:
+    if DATABASES["default"]["ENGINE"] != "config.postgresql" or REPLICA["ENGINE"] != "django.db.backends.postgresql":
+        env.errors.append("DATABASE_REPLICA_URL is set but is not valid: a replica needs DATABASE_URL and "
+                          "DATABASE_REPLICA_URL both postgres:// (a PostgreSQL streaming replica).")
+    else:
+        REPLICA.update(ENGINE="config.postgresql", OPTIONS=dict(DATABASES["default"].get("OPTIONS", {})),
+                       TEST={"MIRROR": "default"})
+        DATABASES["replica"] = REPLICA
+        DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers: take the write lock at BEGIN and wait for it rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
