@@ -87,8 +87,10 @@ def render(rows: list[Row], facts: dict, seconds: int) -> str:
     lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {facts['cpus']} cores shared with "
              f"other work (load average 1/5/15 min: {facts['load_before']} before, {facts['load_after']} after); "
              f"{seconds} s per run, 16 connections, `python -m bench.scaling`.", "",
-             "| shape | server | movements/s | x floor | x 1 process | p95 ms | server CPU ms / movement | failed |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| shape | server | movements/s | x floor | x 1 process | p95 ms | server CPU ms / movement "
+             f"| CPU-bound ceiling on {facts['cpus']} idle cores, movements/s | failed |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    cores = facts["cpus"]  # what the server side could do if it had every core to itself
     for shape in dict.fromkeys(r.shape for r in rows):
         group = [r for r in rows if r.shape == shape]
         floor = next(r for r in group if r.who == "raw-SQL floor")
@@ -98,6 +100,7 @@ def render(rows: list[Row], facts: dict, seconds: int) -> str:
                 f"| {shape} | {r.who} | {r.rate:,.0f} | {r.rate / floor.rate:.2f} | "
                 f"{'' if one is None or r is floor else f'{r.rate / one.rate:.2f}'} | "
                 f"{'' if r.p95_ms is None else f'{r.p95_ms:.1f}'} | {'' if r.cpu_ms is None else f'{r.cpu_ms:.2f}'} | "
+                f"{'' if not r.cpu_ms else f'{cores * 1000 / r.cpu_ms:,.0f}'} | "
                 f"{r.failed} |")
     return "\n".join(lines) + "\n"
 
