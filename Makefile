@@ -34,7 +34,7 @@ serve: $(RUNTIME_STAMP)
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { echo "== installing nginx-light"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 	$(BIN)/python manage.py migrate --noinput
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m config.serve
+	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m config.serve
 
 test: install
 	$(BIN)/ruff check .

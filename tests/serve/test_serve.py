@@ -12,6 +12,7 @@ import socket
 import time
 
 import pytest
+from django.db import connection
 
 from config.serve import find_nginx
 from tests.serve.conftest import database_url, free_port, running, serve_command
@@ -43,7 +44,9 @@ def served(django_db_setup, django_db_blocker, tmp_path_factory):
     port = free_port(PORTS)
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with django_db_blocker.unblock():
-        url = database_url()
+        # SQLite's test database lives in this process's memory: the server gets an empty file instead (the
+        # requests here need no table: they are refused before any query, or are static files and forms).
+        url = database_url() if connection.vendor == "postgresql" else f"sqlite:///{log.parent / 'serve.sqlite3'}"
     env = {"PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "DATABASE_URL": url,
            "SECRET_KEY": "serve-test-only", "DEBUG": "0", "DB_CONN_MAX_AGE": "0"}
     with running(serve_command(), port=port, env=env, log=log):
@@ -160,8 +163,9 @@ def test_a_bad_setting_stops_it_with_one_line(tmp_path):
                             env={"PATH": "/usr/bin:/bin", "PORT": "eighty", "WEB_CONCURRENCY": "0",
                                  "SECRET_KEY": "x"}, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        "configuration error: PORT='eighty' is not valid: expected a whole number, from 1 to 65535 (e.g. 8000).",
-        "configuration error: WEB_CONCURRENCY='0' is not valid: expected a whole number of worker processes, "
-        "from 1 to 64 (e.g. 2).",
-    ]
+    lines = result.stderr.splitlines()
+    assert lines[0] == ("configuration error: PORT='eighty' is not valid: expected a whole number, from 1 to 65535 "
+                        "(e.g. 8000).")
+    assert lines[1].startswith("configuration error: WEB_CONCURRENCY='0' is not valid: expected a whole number of "
+                               "worker processes, from 1 to 64 (e.g. ")  # the example is this machine's CPU count
+    assert len(lines) == 2
