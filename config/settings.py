@@ -124,8 +124,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # A streaming replica (DATABASE_REPLICA_URL, PostgreSQL): the read-only families read it (config/replica.py). It
 # gets the primary's engine and options (timeouts, prepared statements) and, under test, reads the test
 # database as the primary streams it there (MIRROR only renames the database; host and port stay the replica's).
-REPLICA = env.database("DATABASE_REPLICA_URL", default=None, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
-                       conn_health_checks=True)
+REPLICA = env.database("DATABASE_REPLICA_URL", default=None,
+                       conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 0), conn_health_checks=True)
 if REPLICA is not None:
     if DATABASES["default"]["ENGINE"] != "config.postgresql" or REPLICA["ENGINE"] != "django.db.backends.postgresql":
         env.errors.append("DATABASE_REPLICA_URL is set but is not valid: a replica needs DATABASE_URL and "

@@ -94,3 +94,9 @@ def test_refused_values(name, value):
         env.check()
     assert len(raised.value.lines) == 1
     assert raised.value.lines[0].startswith(f"{name}={value!r} is not valid: expected ")
+
+
+def test_a_replica_needs_postgresql_on_both_sides():
+    result = run("manage.py", "check", DATABASE_REPLICA_URL="sqlite:///replica.sqlite3")
+    assert result.returncode == 2
+    assert result.stderr.startswith("configuration error: DATABASE_REPLICA_URL is set but is not valid: ")
