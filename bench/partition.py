@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg import sql
 
-from bench.run import ROOT
+from bench.commands import ROOT
 
 T = "inventory_stockmovement"
 OLD = "inventory_stockmovement_before"

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import cpu, db
+from bench.commands import ROOT, checked, log
 from bench.floor import run_floor
 from bench.load import Server, ensure_wrk, run_wrk
-from bench.run import CLIENTS, ROOT, WORK_ROOT, bench_api_key, checked, log, setup_django, write_items_file
+from bench.run import bench_api_key, setup_django
+from bench.writes import CLIENTS, WORK_ROOT, write_items_file, written_since
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/stockroom_d14_bench"
 PROCESSES = (1, 2, 4)
@@ -74,7 +76,7 @@ def measure(url: str, port: int, seconds: int) -> tuple[list[Row], dict]:
                 app0, db0 = cpu.total(pids), cpu.total(backends)
                 before = db.scalar(url, "SELECT COALESCE(MAX(id), 0) FROM inventory_stockmovement")
                 result = run_wrk(server.base, "movement.lua", [api_key, items_file], seconds=seconds)
-                written = db.scalar(url, "SELECT count(*) FROM inventory_stockmovement WHERE id > %s", [before])
+                written = written_since(url, before)
                 spent = cpu.total(pids) - app0 + cpu.total(backends) - db0
                 rows.append(Row(shape, f"{workers} app process{'es' if workers > 1 else ''}",
                                 written / result.seconds, result.p95_ms, spent * 1000 / written if written else None,
