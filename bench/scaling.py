@@ -37,6 +37,8 @@ class Row:
     p95_ms: float | None = None
     cpu_ms: float | None = None  # server-side CPU per movement: workers + backends (or the floor's backends)
     failed: int = 0
+    app_ms: float | None = None  # of which the gunicorn workers'
+
 
 
 def loadavg() -> str:
@@ -77,19 +79,28 @@ def measure(url: str, port: int, seconds: int) -> tuple[list[Row], dict]:
                 before = db.scalar(url, "SELECT COALESCE(MAX(id), 0) FROM inventory_stockmovement")
                 result = run_wrk(server.base, "movement.lua", [api_key, items_file], seconds=seconds)
                 written = written_since(url, before)
-                spent = cpu.total(pids) - app0 + cpu.total(backends) - db0
+                app = cpu.total(pids) - app0
+                spent = app + cpu.total(backends) - db0
                 rows.append(Row(shape, f"{workers} app process{'es' if workers > 1 else ''}",
                                 written / result.seconds, result.p95_ms, spent * 1000 / written if written else None,
-                                result.failed + result.socket_errors))
+                                result.failed + result.socket_errors, app * 1000 / written if written else None))
     facts["load_after"] = loadavg()
     return rows, facts
+
+
+def cpu_cell(r: Row) -> str:
+    if r.cpu_ms is None:
+        return ""
+    if r.app_ms is None:
+        return f"{r.cpu_ms:.2f} (db)"
+    return f"{r.cpu_ms:.2f} ({r.app_ms:.2f} + {r.cpu_ms - r.app_ms:.2f})"
 
 
 def render(rows: list[Row], facts: dict, seconds: int) -> str:
     lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {facts['cpus']} cores shared with "
              f"other work (load average 1/5/15 min: {facts['load_before']} before, {facts['load_after']} after); "
              f"{seconds} s per run, 16 connections, `python -m bench.scaling`.", "",
-             "| shape | server | movements/s | x floor | x 1 process | p95 ms | server CPU ms / movement "
+             "| shape | server | movements/s | x floor | x 1 process | p95 ms | server CPU ms / movement (app + db) "
              f"| CPU-bound ceiling on {facts['cpus']} idle cores, movements/s | failed |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     cores = facts["cpus"]  # what the server side could do if it had every core to itself
@@ -101,7 +112,7 @@ def render(rows: list[Row], facts: dict, seconds: int) -> str:
             lines.append(
                 f"| {shape} | {r.who} | {r.rate:,.0f} | {r.rate / floor.rate:.2f} | "
                 f"{'' if one is None or r is floor else f'{r.rate / one.rate:.2f}'} | "
-                f"{'' if r.p95_ms is None else f'{r.p95_ms:.1f}'} | {'' if r.cpu_ms is None else f'{r.cpu_ms:.2f}'} | "
+                f"{'' if r.p95_ms is None else f'{r.p95_ms:.1f}'} | {cpu_cell(r)} | "
                 f"{'' if not r.cpu_ms else f'{cores * 1000 / r.cpu_ms:,.0f}'} | "
                 f"{r.failed} |")
     return "\n".join(lines) + "\n"
