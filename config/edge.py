@@ -1,9 +1,9 @@
 """Errors answered before any API view runs, in the envelope of the family the path belongs to.
 
-Two places answer them: Django's `handler400` (a disallowed Host, a request Django refuses to parse before
-a view is reached) and the front of `make serve` (nginx: a URI or headers too large, a body over its
-limit, a malformed request, no app server), whose JSON bodies `config/serve.py` renders from
-`edge_body()` so both speak exactly as the families' own handlers do.
+Two places answer them: Django's `handler400` and `handler500` (a disallowed Host, a request Django
+refuses to parse before a view is reached, a crash in a middleware) and the front of `make serve` (nginx:
+a URI or headers too large, a body over its limit, a malformed request, no app server), whose JSON bodies
+`config/serve.py` renders from `edge_body()`, so both speak exactly as the families' own handlers do.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import re
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import bad_request
+from django.views.defaults import bad_request, server_error
 
 from inventory.api.common.errors import BAD_REQUEST, SERVER_ERROR, UNAVAILABLE, ApiError
 
@@ -85,6 +85,14 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Http
     if type(exception).__name__ == "DisallowedHost":
         message = "The Host header names a host this server does not serve."
     return JsonResponse(edge_body(family, 400, message), status=400)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    """A crash outside any API view's own handler (a middleware, the URLconf): the family's JSON under /api/."""
+    family = family_of(request.path)
+    if family is None:
+        return server_error(request)
+    return JsonResponse(edge_body(family, 500), status=500)
 
 
 def nginx_string(body: dict) -> str:

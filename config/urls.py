@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("inventory.urls")),
 ]
 
-# A 400 raised outside any API view (a disallowed Host, above all) in the family's JSON under /api/.
+# A 400 or 500 raised outside any API view (a disallowed Host, above all) in the family's JSON under /api/.
 handler400 = "config.edge.handler400"
+handler500 = "config.edge.handler500"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.urls import path
 
+from config import urls as config_urls
 from config.edge import edge_body, family_of
 from tests.serve.test_serve import FAMILY_PATHS, envelope_of
 
@@ -41,3 +43,29 @@ def test_edge_bodies_use_the_families_envelopes():
     assert edge_body("warehouse", 413) == {"error": "The request body is too large.", "details": {}}
     assert edge_body("spree", 431) == {"error": "The request headers are too large."}
     assert edge_body("history", 502)["error"].startswith("The application server is unavailable")
+
+
+def boom(request):
+    raise RuntimeError("a crash outside the API views' own handlers")
+
+
+# A URLconf with crashing views and the project's own error handlers (the ones config/urls.py declares).
+urlpatterns = [path("api/v1/inventory_movements/boom", boom), path("api/v1/boom", boom), path("boom", boom)]
+handler500 = config_urls.handler500
+
+
+@pytest.mark.urls("tests.serve.test_edge")
+@pytest.mark.parametrize(("path", "family"), [("/api/v1/inventory_movements/boom", "katana"),
+                                              ("/api/v1/boom", "spree")])
+def test_a_crash_outside_the_api_handlers_is_the_family_json(path, family):
+    response = Client(raise_request_exception=False).get(path)
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    envelope_of(family, response.json(), 500)
+
+
+@pytest.mark.urls("tests.serve.test_edge")
+def test_a_crash_elsewhere_is_djangos_page():
+    response = Client(raise_request_exception=False).get("/boom")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
