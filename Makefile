@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.dev-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test bench clean
+.PHONY: install run serve test bench clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py seed_demo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production stack on one host: nginx (Debian's; installed here when missing and apt-get can) in front
+# of gunicorn, on HOST:PORT with WEB_CONCURRENCY workers (config/serve.py; docs/operations.md#make-serve).
+serve: $(RUNTIME_STAMP)
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { echo "== installing nginx-light"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+	$(BIN)/python manage.py migrate --noinput
+	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m config.serve
 
 test: install
 	$(BIN)/ruff check .

@@ -11,44 +11,35 @@ STOCKROOM_HTTPS          "1": served over HTTPS only (secure cookies, HSTS with 
 STOCKROOM_PUBLIC_API_DOCS  "1": /api/schema/ and /api/docs/ open to anyone (default: signed-in callers)
 DB_LOCK_TIMEOUT_MS / DB_STATEMENT_TIMEOUT_MS  PostgreSQL timeouts of request-serving processes
                                                (default 5000 / 30000; 0 off)
+DATABASE_REPLICA_URL  a streaming replica the read-only API families read from (config/replica.py)
+
+Every value is parsed and checked by config/env.py: a bad one stops start-up with one line naming it.
 """
 
-import os
 import sys
 from pathlib import Path
 
-import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from config.env import Env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+env = Env()
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-DEBUG = env_bool("DEBUG", False)
+DEBUG = env.bool("DEBUG", False)
 
 # `manage.py <command>` other than runserver: a process that serves no requests.
 MANAGEMENT_COMMAND = bool(sys.argv) and sys.argv[0].endswith("manage.py") and sys.argv[1:2] != ["runserver"]
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env.str("SECRET_KEY", "")
 if not SECRET_KEY:
     # A throwaway key is fine where nothing is served to the world: debug runs, the test suite and
     # management commands. A production server (gunicorn, or runserver without DEBUG) must set one.
     if DEBUG or "pytest" in sys.modules or MANAGEMENT_COMMAND:
         SECRET_KEY = "insecure-development-key-do-not-use-in-production"
     else:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        env.errors.append("SECRET_KEY is not set: a server with DEBUG off needs one (a long random string).")
 
-ALLOWED_HOSTS = [
-    h.strip()
-    for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
-    if h.strip()
-]
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -99,21 +90,22 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {
-    "default": dj_database_url.config(
+    "default": env.database(
+        "DATABASE_URL",
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=env.int("DB_CONN_MAX_AGE", 60, unit="seconds"),
         # A reused connection is checked (SELECT 1, about 60 us of CPU) at its first query of each
         # request: a connection PostgreSQL dropped (restart, failover) is replaced unseen instead of
         # failing that request (503 in the APIs, a 500 page in the admin and dashboard).
         conn_health_checks=True,
-    )
+    ) or {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}  # a bad URL: env.check() stops below
 }
 # Milliseconds, 0 = no limit. A request waiting longer for a row lock, or running a statement longer,
 # is cancelled: its transaction rolls back and the APIs answer 503 with Retry-After instead of holding a
 # worker. Only processes that serve requests get them: management commands (migrate, recount,
 # bench_data, apply_count, ...) run and wait as long as their work needs.
-DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
-DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", 5000, unit="milliseconds")
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", 30000, unit="milliseconds")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
     timeouts = " ".join(f"-c {name}={ms}" for name, ms in (("lock_timeout", DB_LOCK_TIMEOUT_MS),
                                                             ("statement_timeout", DB_STATEMENT_TIMEOUT_MS)) if ms > 0)
@@ -126,13 +118,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not MAN
 # planning it. A movement POST repeats the same ten statements: measured, its database CPU fell from
 # about 2.3 to 1.3 ms (bench/FINDINGS.md). The engine is Django's, with a cursor that survives a
 # prepared statement made stale by a migration run elsewhere (config/postgresql/base.py).
-DB_PREPARE_THRESHOLD = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
+DB_PREPARE_THRESHOLD = env.optional_int("DB_PREPARE_THRESHOLD", 5, off=("none", "off"), unit="runs")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "config.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True,
-        prepare_threshold=None if DB_PREPARE_THRESHOLD in ("", "none", "off") else int(DB_PREPARE_THRESHOLD),
+        prepare_threshold=DB_PREPARE_THRESHOLD,
     )
+# A streaming replica (DATABASE_REPLICA_URL, PostgreSQL): the read-only families read it (config/replica.py). It
+# gets the primary's engine and options (timeouts, prepared statements) and, under test, reads the test
+# database as the primary streams it there (MIRROR only renames the database; host and port stay the replica's).
+REPLICA = env.database("DATABASE_REPLICA_URL", default=None,
+                       conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 0), conn_health_checks=True)
+if REPLICA is not None:
+    if DATABASES["default"]["ENGINE"] != "config.postgresql" or REPLICA["ENGINE"] != "django.db.backends.postgresql":
+        env.errors.append("DATABASE_REPLICA_URL is set but is not valid: a replica needs DATABASE_URL and "
+                          "DATABASE_REPLICA_URL both postgres:// (a PostgreSQL streaming replica).")
+    else:
+        REPLICA.update(ENGINE="config.postgresql", OPTIONS=dict(DATABASES["default"].get("OPTIONS", {})),
+                       TEST={"MIRROR": "default"})
+        DATABASES["replica"] = REPLICA
+        DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers: take the write lock at BEGIN and wait for it rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -166,7 +172,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
-if env_bool("STOCKROOM_HTTPS", False):
+if env.bool("STOCKROOM_HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -199,7 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["inventory.api.common.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("STOCKROOM_THROTTLE_RATE", "1200/min")},
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.rate("STOCKROOM_THROTTLE_RATE", "1200/min")},
     # DRF's parsers, refusing JSON nested too deep and NUL characters (inventory/api/common/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "inventory.api.common.parsers.JSONParser",
@@ -224,7 +230,7 @@ SPECTACULAR_SETTINGS = {
 
 # /api/schema/ and /api/docs/ are for signed-in callers (an API key or a staff session) unless this opens them
 # to anyone (inventory/api/common/docs.py).
-STOCKROOM_PUBLIC_API_DOCS = env_bool("STOCKROOM_PUBLIC_API_DOCS", False)
+STOCKROOM_PUBLIC_API_DOCS = env.bool("STOCKROOM_PUBLIC_API_DOCS", False)
 
 # The API docs carry the version written in pyproject.toml, its one source (config/version.py).
 from config.version import project_version  # noqa: E402
@@ -234,27 +240,32 @@ SPECTACULAR_SETTINGS["VERSION"] = project_version()
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # API key lookups are cached per process for this many seconds (0: off); see accounts.models.
-STOCKROOM_API_KEY_CACHE_SECONDS = int(os.environ.get("STOCKROOM_API_KEY_CACHE_SECONDS", "5"))
+STOCKROOM_API_KEY_CACHE_SECONDS = env.int("STOCKROOM_API_KEY_CACHE_SECONDS", 5, unit="seconds")
 
 # The most movements one correction (a backdated movement, an edit, a deletion) may repost in a process that
 # serves requests: a longer one would hold the item's lock, and every sale of it, past DB_LOCK_TIMEOUT_MS
 # (about 20,000 movements a second on 2 cores). Refused with a 422 naming `manage.py correct`, where no limit
 # applies. 0 = no limit.
-STOCKROOM_MAX_REPOST = int(os.environ.get("STOCKROOM_MAX_REPOST", "100000"))
+STOCKROOM_MAX_REPOST = env.int("STOCKROOM_MAX_REPOST", 100000, unit="movements")
 
 # Hours the answer to a request sent with an Idempotency-Key is replayed; older records are expired and
 # removed by `manage.py purge_idempotency` (docs/operations.md). A positive number (fractions allowed).
-STOCKROOM_IDEMPOTENCY_TTL_HOURS = float(os.environ.get("STOCKROOM_IDEMPOTENCY_TTL_HOURS", "24"))
-if not 0 < STOCKROOM_IDEMPOTENCY_TTL_HOURS < 24 * 366 * 10:
-    raise ImproperlyConfigured("STOCKROOM_IDEMPOTENCY_TTL_HOURS must be a positive number of hours")
+STOCKROOM_IDEMPOTENCY_TTL_HOURS = env.positive_number("STOCKROOM_IDEMPOTENCY_TTL_HOURS", 24, maximum=24 * 366 * 10,
+                                                      unit="hours")
 
-STOCKROOM_VALUATION = os.environ.get("STOCKROOM_VALUATION", "fifo").strip().lower()
-if STOCKROOM_VALUATION not in {"fifo", "average"}:
-    raise ImproperlyConfigured("STOCKROOM_VALUATION must be 'fifo' or 'average'")
+STOCKROOM_VALUATION = env.choice("STOCKROOM_VALUATION", "fifo", ("fifo", "average"))
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": env.log_level("LOG_LEVEL", "WARNING")},
 }
+
+# Django refuses a query string or form with more fields than this (a 400 in the family's envelope). Raised
+# from Django's 1,000 on purpose: a `q[x_in][]` list may carry MAX_LIST_VALUES (500) values, and a search
+# may combine two of them with paging and sorting. The front (make serve) caps a URI at 32 KB first.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
+# Every variable above has been read: stop here, naming each bad one (config/env.py).
+env.check()

@@ -16,3 +16,7 @@ urlpatterns = [
     path("api/", include(("inventory.api.spree.urls", "spree"), namespace="spree")),
     path("", include("inventory.urls")),
 ]
+
+# A 400 or 500 raised outside any API view (a disallowed Host, above all) in the family's JSON under /api/.
+handler400 = "config.edge.handler400"
+handler500 = "config.edge.handler500"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -41,7 +41,7 @@ def attach_stock_totals(variants) -> None:
     if not ids:
         return
     # Written out: every movement POST renders one, and building it with the ORM cost more than running it.
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(StockItem)].cursor() as cursor:
         cursor.execute(
             f"SELECT variant_id, SUM(count_on_hand), SUM(CASE WHEN backorderable THEN 1 ELSE 0 END)"
             f" FROM {table(StockItem)} WHERE variant_id IN ({placeholders(len(ids))}) AND deleted_at IS NULL"

@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from config.replica import ReplicaReadsMixin
 from inventory.api.common.errors import FamilyErrorsMixin
 from inventory.api.common.filters import StrictFilterBackend
 from inventory.api.common.metadata import FamilyMetadata
@@ -50,7 +51,7 @@ class HistoryPagination(LedgerPagination):
     default_size, max_size, max_page = HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_PAGE
 
 
-class LedgerViewSet(FamilyErrorsMixin, GenericViewSet):
+class LedgerViewSet(ReplicaReadsMixin, FamilyErrorsMixin, GenericViewSet):  # reads: the replica when set
     metadata_class = FamilyMetadata
     http_method_names = ["get", "head", "options"]
     schema = FamilyAutoSchema()

@@ -15,6 +15,7 @@ from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from config.replica import ReplicaReadsMixin
 from inventory import services
 from inventory.api.common.errors import FamilyErrorsMixin
 from inventory.api.common.filters import StrictFilterBackend
@@ -64,7 +65,8 @@ PAGE_PARAMS = [
 
 
 # `/inventory`: stock levels; `/inventory/adjustments` and `/inventory/analytics` are actions on them.
-class InventoryViewSet(WarehouseViewSet, ListModelMixin):
+class InventoryViewSet(ReplicaReadsMixin, WarehouseViewSet, ListModelMixin):
+    replica_actions = frozenset({"list", "analytics"})  # the levels list and analytics read the replica when set
     serializer_class = s.InventoryLevelSerializer
     filterset_class = filters.LevelFilter
 

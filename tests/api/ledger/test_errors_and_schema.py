@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -79,7 +80,7 @@ def test_feed_405_for_writes(make_client, routes):
 
 
 def test_too_many_parameters_is_400_not_500(viewer_client, routes):
-    crowded = "&".join(f"ids={n}" for n in range(1, 1100))
+    crowded = "&".join(f"ids={n}" for n in range(1, settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 100))
     response = viewer_client.get(f"{routes['feed']}?{crowded}")
     assert response.status_code == 400
     assert response.json()["name"] == "BadRequestError"
