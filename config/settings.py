@@ -7,6 +7,7 @@ ALLOWED_HOSTS  comma list (default: localhost names)
 STOCKROOM_VALUATION      fifo | average (default fifo)
 STOCKROOM_THROTTLE_RATE  requests per key, e.g. "1200/min" (default)
 STOCKROOM_API_KEY_CACHE_SECONDS  API key lookups cached this long per process (default 5; 0 off)
+STOCKROOM_CURRENCY       ISO 4217 code money is shown in on the staff pages (default USD, the demo data's)
 DB_LOCK_TIMEOUT_MS / DB_STATEMENT_TIMEOUT_MS  PostgreSQL timeouts of request-serving processes
                                                (default 5000 / 30000; 0 off)
 """
@@ -213,6 +214,12 @@ STOCKROOM_MAX_REPOST = int(os.environ.get("STOCKROOM_MAX_REPOST", "100000"))
 STOCKROOM_VALUATION = os.environ.get("STOCKROOM_VALUATION", "fifo").strip().lower()
 if STOCKROOM_VALUATION not in {"fifo", "average"}:
     raise ImproperlyConfigured("STOCKROOM_VALUATION must be 'fifo' or 'average'")
+
+# The currency every stored amount is in (one per installation), shown with money on the staff pages.
+# The default is the demo catalogue's: its prices are the Spree sample store's, in US dollars (seed_demo).
+STOCKROOM_CURRENCY = os.environ.get("STOCKROOM_CURRENCY", "USD").strip().upper()
+if not (len(STOCKROOM_CURRENCY) == 3 and STOCKROOM_CURRENCY.isascii() and STOCKROOM_CURRENCY.isalpha()):
+    raise ImproperlyConfigured("STOCKROOM_CURRENCY must be a three-letter ISO 4217 code such as USD or EUR")
 
 LOGGING = {
     "version": 1,

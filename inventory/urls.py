@@ -1,9 +1,13 @@
-"""Staff pages outside the admin (the dashboard) and the site root."""
+"""Staff pages outside the admin (the dashboard, the floor's count page), the site root and its icon."""
 
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
     path("dashboard/", include("inventory.dashboard.urls")),
+    path("floor/", include("inventory.floor.urls")),
+    # Browsers ask every site for /favicon.ico; the file lives with the other static files.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]
