@@ -20,7 +20,6 @@ from tests.dashboard.ledger import (
     ALL_OPENING,
     LOCATION_A,
     LOCATION_A_OPENING,
-    build_ledger,
     day_at_noon,
     expected_values,
 )
@@ -30,22 +29,6 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/dashboard/"
 DATA = "/dashboard/data.json"
-
-
-@pytest.fixture(autouse=True)
-def _fifo(settings):
-    settings.STOCKROOM_VALUATION = "fifo"
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(username="dash-staff", is_staff=True))
-    return client
-
-
-@pytest.fixture
-def ledger():
-    return build_ledger()
 
 
 # --- who may see it -------------------------------------------------------------------------------

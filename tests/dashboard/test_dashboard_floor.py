@@ -11,29 +11,13 @@ from django.utils import timezone
 
 from inventory import services
 from inventory.management.commands.seed_demo import DEMO_CURRENCY
-from tests.dashboard.ledger import build_ledger, day_at_noon
-from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
+from tests.dashboard.ledger import day_at_noon
+from tests.factories import StockItemFactory, StockLocationFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/dashboard/"
 DATA = "/dashboard/data.json"
-
-
-@pytest.fixture(autouse=True)
-def _fifo(settings):
-    settings.STOCKROOM_VALUATION = "fifo"
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(username="dash-staff", is_staff=True))
-    return client
-
-
-@pytest.fixture
-def ledger():
-    return build_ledger()
 
 
 def test_money_comes_with_the_currency_of_the_setting(staff_client, settings, ledger):
