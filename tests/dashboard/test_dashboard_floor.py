@@ -4,7 +4,11 @@ Also the site's icon and the browsable API's login link."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -118,3 +122,14 @@ def test_browsable_api_401_page_has_a_login_link(client):
     assert "<a href='/api-auth/login/?next=/api/v1/stock_locations'>Log in</a>" in page
     login = client.get("/api-auth/login/?next=/api/v1/stock_locations")
     assert login.status_code == 200 and 'name="password"' in login.content.decode()
+
+
+@pytest.mark.parametrize("value, accepted", [("eur", True), ("GBP", True), ("dollars", False), ("E1R", False)])
+def test_the_currency_setting_is_checked_at_start(value, accepted):
+    env = {**os.environ, "STOCKROOM_CURRENCY": value, "SECRET_KEY": "x"}
+    done = subprocess.run([sys.executable, "-c", "import config.settings as s; print(s.STOCKROOM_CURRENCY)"],
+                          env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    if accepted:
+        assert done.returncode == 0 and done.stdout.strip() == value.upper()
+    else:
+        assert done.returncode != 0 and "STOCKROOM_CURRENCY must be a three-letter ISO 4217 code" in done.stderr
