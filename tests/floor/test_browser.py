@@ -136,7 +136,7 @@ def test_dashboard_and_counting_with_a_scanner(live_server, demo, shots, width):
         today = page.eval_on_selector_all("#today tbody tr.today-row", "rows => rows.map(r => r.dataset.sku)")
         assert "ROR-00013" in today  # seed_demo's count, dated now
         no_sideways_scroll(page)
-        page.screenshot(path=shots / f"dashboard-{width}.png", full_page=True)
+        page.screenshot(path=shots / f"dashboard-{width}.png", full_page=True, animations="disabled")
 
         # The location selector redraws for one location at once (no Apply click needed with the script).
         page.select_option("#dash-location", label="Downtown store (SHOP)")
@@ -157,7 +157,7 @@ def test_dashboard_and_counting_with_a_scanner(live_server, demo, shots, width):
         page.click("#dash-count-link")
         page.wait_for_url(f"{live_server.url}/floor/count/")
         no_sideways_scroll(page)
-        page.screenshot(path=shots / f"floor-start-{width}.png", full_page=True)
+        page.screenshot(path=shots / f"floor-start-{width}.png", full_page=True, animations="disabled")
         page.click(".floor-location[data-code=MAIN]")
         page.wait_for_url(f"{live_server.url}/floor/count/{tote.stock_location_id}/")
 
@@ -181,7 +181,7 @@ def test_dashboard_and_counting_with_a_scanner(live_server, demo, shots, width):
         assert page.inner_text("#unknown-rows") .split()[:2] == ["4006381333931", "1"]
         assert page.inner_text("#total-units") == str(counted_black + 4)
         no_sideways_scroll(page)
-        page.screenshot(path=shots / f"floor-scan-{width}.png", full_page=True)
+        page.screenshot(path=shots / f"floor-scan-{width}.png", full_page=True, animations="disabled")
 
         # Correct a line by hand: one mug was scanned twice by mistake... set it to 0 instead.
         page.fill(f"tr.count-line[data-variant='{mug.variant_id}'] input.counted", "0")
@@ -203,7 +203,7 @@ def test_dashboard_and_counting_with_a_scanner(live_server, demo, shots, width):
         ]
         assert "4006381333931" in page.inner_text("#review-unknown")
         no_sideways_scroll(page)
-        page.screenshot(path=shots / f"floor-review-{width}.png", full_page=True)
+        page.screenshot(path=shots / f"floor-review-{width}.png", full_page=True, animations="disabled")
 
         page.click("#post-form button[type=submit]")
         page.wait_for_url(f"{live_server.url}/floor/count/{tote.stock_location_id}/")
