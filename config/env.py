@@ -112,6 +112,16 @@ class Env:
         self._bad(name, value, f"expected one of {', '.join(choices)}")
         return default
 
+    def currency(self, name: str, default: str) -> str:
+        """An ISO 4217 code: three ASCII letters, any case."""
+        value = self._raw(name)
+        if value is None or value == "":
+            return default
+        if len(value) == 3 and value.isascii() and value.isalpha():
+            return value.upper()
+        self._bad(name, value, f"expected a three-letter ISO 4217 currency code such as USD or EUR (e.g. {default})")
+        return default
+
     def log_level(self, name: str, default: str = "WARNING") -> str:
         return self.choice(name, default.lower(), tuple(level.lower() for level in LOG_LEVELS)).upper()
 

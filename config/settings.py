@@ -9,6 +9,7 @@ STOCKROOM_THROTTLE_RATE  requests per key, e.g. "1200/min" (default)
 STOCKROOM_API_KEY_CACHE_SECONDS  API key lookups cached this long per process (default 5; 0 off)
 STOCKROOM_HTTPS          "1": served over HTTPS only (secure cookies, HSTS with subdomains and preload)
 STOCKROOM_PUBLIC_API_DOCS  "1": /api/schema/ and /api/docs/ open to anyone (default: signed-in callers)
+STOCKROOM_CURRENCY       ISO 4217 code money is shown in on the staff pages (default USD, the demo data's)
 DB_LOCK_TIMEOUT_MS / DB_STATEMENT_TIMEOUT_MS  PostgreSQL timeouts of request-serving processes
                                                (default 5000 / 30000; 0 off)
 DATABASE_REPLICA_URL  a streaming replica the read-only API families read from (config/replica.py)
@@ -254,6 +255,10 @@ STOCKROOM_IDEMPOTENCY_TTL_HOURS = env.positive_number("STOCKROOM_IDEMPOTENCY_TTL
                                                       unit="hours")
 
 STOCKROOM_VALUATION = env.choice("STOCKROOM_VALUATION", "fifo", ("fifo", "average"))
+
+# The currency every stored amount is in (one per installation), shown with money on the staff pages.
+# The default is the demo catalogue's: its prices are the Spree sample store's, in US dollars (seed_demo).
+STOCKROOM_CURRENCY = env.currency("STOCKROOM_CURRENCY", "USD")
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # DRF's own login and logout for the browsable API: its pages (a 401 included) then carry a "Log in"
+    # link back to the page asked for. Outside /api/, where every answer is JSON-enveloped.
+    path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include("inventory.api.ledger.urls")),
     path("api/v1/", include("inventory.api.warehouse.urls")),
     path("api/v1/", include(("inventory.api.spree.urls", "spree"), namespace="spree-v1")),

@@ -26,8 +26,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Window
-from django.db.models.functions import Lag, TruncDate
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models.functions import Coalesce, Lag, TruncDate
 from django.utils import timezone
 
 from inventory.models import StockItem, StockMovement
@@ -179,3 +179,22 @@ def daily_figures(days: DayRange, *, location_id: int | None = None) -> list[dic
             "movements": row["movements"] if row else 0,
         })
     return figures
+
+
+def movements_on(day: date, *, location_id: int | None = None, limit: int = 20) -> dict:
+    """The day's movements (by movement date, so a backdated one shows on the day it happened): `count`,
+    `units_in`, `units_out` and the newest `limit` of them (`latest`, with item, variant, product, location
+    and author joined). Two queries, each an index range over the day."""
+    days = DayRange(first=day, last=day)
+    movements = StockMovement.objects.all()
+    if location_id is not None:
+        movements = movements.filter(stock_location_id=location_id)
+    movements = _in_range(movements, days)
+    totals = movements.aggregate(
+        count=Count("pk"),
+        units_in=Coalesce(Sum("quantity", filter=Q(quantity__gt=0)), 0),
+        units_out=Coalesce(-Sum("quantity", filter=Q(quantity__lt=0)), 0),
+    )
+    latest = (movements.select_related("stock_item__variant__product", "stock_location", "created_by")
+              .order_by("-movement_date", "-id")[:limit])
+    return {**totals, "latest": list(latest)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
@@ -14,12 +15,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from inventory.dashboard.queries import DEFAULT_DAYS, MAX_DAYS, daily_figures, last_days
-from inventory.models import StockLocation
+from inventory.dashboard.queries import DEFAULT_DAYS, MAX_DAYS, daily_figures, last_days, movements_on
+from inventory.models import StockLocation, StockMovement
 from inventory.reports.analytics import low_stock_alerts, overview
 
 # The low-stock table lists the most urgent items; the headline figure counts them all.
 LOW_STOCK_ROWS = 50
+# The "movements today" panel lists the newest; its totals count them all.
+TODAY_ROWS = 20
 DAY_CHOICES = (7, 30, 90, 365)
 
 
@@ -80,16 +83,37 @@ def _location(location: StockLocation) -> dict:
     return {"id": location.pk, "code": location.code, "name": location.name}
 
 
+def _movement(movement: StockMovement) -> dict:
+    item = movement.stock_item
+    return {
+        "id": movement.pk,
+        "url": reverse("admin:inventory_stockmovement_change", args=[movement.pk]),
+        "movement_date": movement.movement_date.isoformat(),
+        "time": timezone.localtime(movement.movement_date).strftime("%H:%M"),
+        "action": movement.action,
+        "action_label": movement.get_action_display(),
+        "quantity": movement.quantity,
+        "sku": item.variant.sku,
+        "name": item.variant.product.name,
+        "location": _location(movement.stock_location),
+        "user": movement.created_by.get_username() if movement.created_by else "",
+    }
+
+
 def build_payload(filters: Filters) -> dict:
-    """Everything the dashboard draws, JSON-ready. Money is a string with two decimals (exact);
-    quantities are integers. A constant number of queries, whatever the data."""
+    """Everything the dashboard draws, JSON-ready. Money is a string with two decimals (exact) in
+    `currency`; quantities are integers. A constant number of queries, whatever the data."""
     location_id = filters.location.pk if filters.location else None
     days = last_days(filters.days)
-    figures = overview(location_id=location_id)
+    # Items never stocked at a location (propagation gives every variant an item everywhere) are not
+    # "low" there unless someone set a reorder point for them.
+    figures = overview(location_id=location_id, skip_never_stocked=True)
     daily = daily_figures(days, location_id=location_id)
-    low = low_stock_alerts(location_id=location_id, limit=LOW_STOCK_ROWS)
+    low = low_stock_alerts(location_id=location_id, limit=LOW_STOCK_ROWS, skip_never_stocked=True)
+    today = movements_on(days.last, location_id=location_id, limit=TODAY_ROWS)
     return {
         "generated_at": timezone.now().isoformat(),
+        "currency": settings.STOCKROOM_CURRENCY,
         "location": _location(filters.location) if filters.location else None,
         "days": filters.days,
         "first_day": days.first.isoformat(),
@@ -111,6 +135,7 @@ def build_payload(filters: Filters) -> dict:
         "low_stock": [
             {
                 "stock_item_id": item.pk,
+                "url": reverse("admin:inventory_stockitem_change", args=[item.pk]),
                 "sku": item.variant.sku,
                 "name": item.variant.product.name,
                 "location": _location(item.stock_location),
@@ -121,6 +146,13 @@ def build_payload(filters: Filters) -> dict:
             }
             for item in low
         ],
+        "today": {
+            "date": days.last.isoformat(),
+            "count": today["count"],
+            "units_in": today["units_in"],
+            "units_out": today["units_out"],
+            "movements": [_movement(m) for m in today["latest"]],
+        },
     }
 
 
@@ -133,6 +165,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "title": "Stock dashboard",
         "locations": StockLocation.objects.order_by("name", "id"),
         "day_choices": DAY_CHOICES,
+        "currency": settings.STOCKROOM_CURRENCY,
     }
     try:
         filters = parse_filters(request.GET)

@@ -7,6 +7,8 @@ staff dashboard can share them.
 Definitions (also in docs/api.md, warehouse levels and analytics):
 - available = count_on_hand - quantity_allocated.
 - low stock: available <= reorder_point (an out-of-stock item is low stock too); out of stock: available <= 0.
+  The staff dashboard (`skip_never_stocked=True`) leaves out items that never had a movement and have no
+  reorder point: every variant propagated to every location would otherwise be "out of stock" there.
 - A period is the last 7, 30, 90 or 365 days up to now, by movement_date (so backdated movements land on
   the day they happened).
 - stock_in: units received or returned; stock_out: units sold; adjustments: net units of `adjusted` and
@@ -43,6 +45,8 @@ ADJUSTING = (Action.ADJUSTED, Action.COUNTED)
 
 LOW_STOCK = Q(quantity_available__lte=F("reorder_point"))
 OUT_OF_STOCK = Q(quantity_available__lte=0)
+# No movement ever (the item's ledger is empty) and no reorder point set: nothing to watch.
+NEVER_STOCKED = Q(last_movement_at__isnull=True, reorder_point=0)
 
 
 @dataclass(frozen=True)
@@ -87,15 +91,20 @@ def live_movements() -> QuerySet[StockMovement]:
     return StockMovement.objects.exclude(stock_item__in=StockItem.objects.filter(deleted_at__isnull=False).values("pk"))
 
 
-def overview(*, location_id: int | None = None) -> dict:
+def _watched(skip_never_stocked: bool) -> Q:
+    return ~NEVER_STOCKED if skip_never_stocked else Q()
+
+
+def overview(*, location_id: int | None = None, skip_never_stocked: bool = False) -> dict:
     """total_products (distinct variants stocked), total_stock_value (Decimal), low/out-of-stock item counts,
     total_units on hand and allocated. One query."""
+    watched = _watched(skip_never_stocked)
     figures = levels(location_id=location_id).aggregate(
         total_products=Count("variant", distinct=True),
         total_stock_value=Coalesce(Sum("value_in_stock"), Value(Decimal("0.00")),
                                    output_field=DecimalField(max_digits=20, decimal_places=2)),
-        low_stock_items=Count("pk", filter=LOW_STOCK),
-        out_of_stock_items=Count("pk", filter=OUT_OF_STOCK),
+        low_stock_items=Count("pk", filter=LOW_STOCK & watched),
+        out_of_stock_items=Count("pk", filter=OUT_OF_STOCK & watched),
         total_units=_int_sum("count_on_hand"),
         allocated_units=_int_sum("quantity_allocated"),
     )
@@ -163,11 +172,12 @@ def top_movers(window: Window, *, location_id: int | None = None, limit: int = 1
     return list(rows)
 
 
-def low_stock_alerts(*, location_id: int | None = None, limit: int = 20) -> list[StockItem]:
+def low_stock_alerts(*, location_id: int | None = None, limit: int = 20,
+                     skip_never_stocked: bool = False) -> list[StockItem]:
     """Low-stock items, most urgent first (largest reorder_point - available), each with `shortfall`."""
     items = (
         levels(location_id=location_id)
-        .filter(LOW_STOCK)
+        .filter(LOW_STOCK & _watched(skip_never_stocked))
         .annotate(shortfall=F("reorder_point") - F("quantity_available"))
         .order_by("-shortfall", "pk")[:limit]
     )

@@ -33,8 +33,20 @@
     return Number(parts[2]) + " " + MONTHS[Number(parts[1]) - 1];
   }
 
+  var currency = ""; // ISO 4217 code from the data (settings.STOCKROOM_CURRENCY)
+
   function formatMoney(value) {
-    return Number(value).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    var number = Number(value);
+    if (currency) {
+      try {
+        return number.toLocaleString(undefined, { style: "currency", currency: currency,
+                                                  minimumFractionDigits: 2, maximumFractionDigits: 2 });
+      } catch (error) { // a code the browser does not know: the number, then the code
+        return number.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) +
+          " " + currency;
+      }
+    }
+    return number.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   }
 
   function formatInt(value) {
@@ -133,7 +145,7 @@
       dates: points.map(function (p) { return p.date; }),
       min: Math.min.apply(null, values),
       max: Math.max.apply(null, values),
-      yTitle: "Stock value",
+      yTitle: currency ? "Stock value (" + currency + ")" : "Stock value",
       xTitle: "Day",
       series: [{ label: "Stock value (end of day)", className: "series-value" }],
     });
@@ -188,31 +200,40 @@
     });
   }
 
-  function cell(row, content, className) {
+  function cell(row, content, className, href) {
     var td = document.createElement("td");
-    td.textContent = content;
+    if (href) {
+      var link = document.createElement("a");
+      link.href = href;
+      link.textContent = content;
+      td.appendChild(link);
+    } else {
+      td.textContent = content;
+    }
     if (className) { td.className = className; }
     row.appendChild(td);
+    return td;
+  }
+
+  function emptyRow(body, columns, message) {
+    var td = document.createElement("td");
+    td.colSpan = columns;
+    td.className = "empty";
+    td.textContent = message;
+    body.insertRow().appendChild(td);
   }
 
   function fillLowStock(table, note, items, total) {
     var body = table.tBodies[0];
     body.replaceChildren();
-    if (!items.length) {
-      var row = body.insertRow();
-      var td = document.createElement("td");
-      td.colSpan = 7;
-      td.className = "empty";
-      td.textContent = "No item is at or below its reorder point.";
-      row.appendChild(td);
-    }
+    if (!items.length) { emptyRow(body, 7, "No item is at or below its reorder point."); }
     items.forEach(function (item) {
       var row = body.insertRow();
       row.className = "low-row" + (item.available <= 0 ? " out" : "");
       row.dataset.sku = item.sku;
       cell(row, item.location.code);
-      cell(row, item.sku, "sku");
-      cell(row, item.name);
+      cell(row, item.sku, "sku", item.url);
+      cell(row, item.name, "", item.url);
       cell(row, formatInt(item.count_on_hand), "num");
       cell(row, formatInt(item.quantity_allocated), "num");
       cell(row, formatInt(item.available), "num");
@@ -221,7 +242,31 @@
     note.textContent = total > items.length ? "Showing the " + items.length + " most urgent of " + total + "." : "";
   }
 
+  function fillToday(table, summary, today) {
+    var body = table.tBodies[0];
+    body.replaceChildren();
+    if (!today.movements.length) { emptyRow(body, 7, "Nothing has moved today."); }
+    today.movements.forEach(function (m) {
+      var row = body.insertRow();
+      row.className = "today-row " + (m.quantity > 0 ? "moved-in" : "moved-out");
+      row.dataset.sku = m.sku;
+      cell(row, m.time, "time", m.url);
+      cell(row, m.action_label);
+      cell(row, m.sku, "sku");
+      cell(row, m.name);
+      cell(row, m.location.code);
+      cell(row, (m.quantity > 0 ? "+" : "") + formatInt(m.quantity), "num");
+      cell(row, m.user || "–");
+    });
+    var text = formatInt(today.count) + (today.count === 1 ? " movement" : " movements") + " dated today: " +
+      formatInt(today.units_in) + " units in, " + formatInt(today.units_out) + " out.";
+    if (today.count > today.movements.length) { text += " The newest " + today.movements.length + " are listed."; }
+    summary.textContent = text;
+  }
+
   function render(root, data) {
+    currency = data.currency || "";
+    fillToday(document.getElementById("today"), document.getElementById("today-summary"), data.today);
     document.getElementById("kpi-value").textContent = formatMoney(data.overview.total_stock_value);
     document.getElementById("kpi-units").textContent = formatInt(data.overview.total_units);
     document.getElementById("kpi-low").textContent = formatInt(data.overview.low_stock_items);
@@ -244,6 +289,11 @@
   }
 
   function start() {
+    // Picking a location shows it at once; the Apply button stays for keyboards and no-script browsers.
+    var picker = document.getElementById("dash-location");
+    if (picker && picker.form) {
+      picker.addEventListener("change", function () { picker.form.requestSubmit(); });
+    }
     var root = document.getElementById("dashboard");
     if (!root || !root.dataset.url) { return; }
     fetch(root.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })

@@ -80,8 +80,8 @@ def browser_page(live_server, ledger):
 
 
 def _console_problem(page, message) -> None:
-    # The browser asks every site for /favicon.ico; this one has none, which is no fault of the page.
-    if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+    # Every error counts, the browser's own request for /favicon.ico included (the site has an icon).
+    if message.type == "error":
         page.problems.append(f"console: {message.text} at {message.location}")
 
 

@@ -20,7 +20,6 @@ from tests.dashboard.ledger import (
     ALL_OPENING,
     LOCATION_A,
     LOCATION_A_OPENING,
-    build_ledger,
     day_at_noon,
     expected_values,
 )
@@ -30,22 +29,6 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/dashboard/"
 DATA = "/dashboard/data.json"
-
-
-@pytest.fixture(autouse=True)
-def _fifo(settings):
-    settings.STOCKROOM_VALUATION = "fifo"
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(username="dash-staff", is_staff=True))
-    return client
-
-
-@pytest.fixture
-def ledger():
-    return build_ledger()
 
 
 # --- who may see it -------------------------------------------------------------------------------
@@ -183,10 +166,12 @@ def test_shorter_period_starts_from_the_value_before_it(staff_client, ledger):
 def test_low_stock_list(staff_client, ledger):
     data = staff_client.get(DATA).json()
     assert data["low_stock"] == [
-        {"stock_item_id": ledger.x.pk, "sku": "DASH-X", "name": ledger.x.variant.product.name,
+        {"stock_item_id": ledger.x.pk, "url": f"/admin/inventory/stockitem/{ledger.x.pk}/change/",
+         "sku": "DASH-X", "name": ledger.x.variant.product.name,
          "location": {"id": ledger.a.pk, "code": "DASHA", "name": "Main warehouse"},
          "count_on_hand": 2, "quantity_allocated": 0, "available": 2, "reorder_point": 5},
-        {"stock_item_id": ledger.y.pk, "sku": "DASH-Y", "name": ledger.y.variant.product.name,
+        {"stock_item_id": ledger.y.pk, "url": f"/admin/inventory/stockitem/{ledger.y.pk}/change/",
+         "sku": "DASH-Y", "name": ledger.y.variant.product.name,
          "location": {"id": ledger.b.pk, "code": "DASHB", "name": "Downtown store"},
          "count_on_hand": 5, "quantity_allocated": 1, "available": 4, "reorder_point": 4},
     ]
@@ -241,9 +226,9 @@ def test_post_is_not_allowed(staff_client):
 
 
 def test_data_costs_a_constant_number_of_queries(staff_client, ledger, django_assert_max_num_queries):
-    # session, user, location, overview, opening value, daily figures, low-stock list
+    # session, user, location, overview, opening value, daily figures, low-stock list, today's totals and rows
     def queries() -> list[str]:
-        with django_assert_max_num_queries(7) as captured:
+        with django_assert_max_num_queries(9) as captured:
             assert staff_client.get(DATA, {"location": ledger.b.pk, "days": 90}).status_code == 200
         return [q["sql"] for q in captured.captured_queries]
 

@@ -25,6 +25,9 @@ from inventory.services import Cause
 from inventory.services.catalog import ensure_stock_items
 
 PASSWORD = "stockroom-demo"
+# The demo catalogue is the Spree sample store's, priced in US dollars: the default of STOCKROOM_CURRENCY
+# (config/settings.py), which the staff pages show money in.
+DEMO_CURRENCY = "USD"
 
 
 def server_url() -> str:
