@@ -186,7 +186,7 @@ def movements_on(day: date, *, location_id: int | None = None, limit: int = 20) 
     `units_in`, `units_out` and the newest `limit` of them (`latest`, with item, variant, product, location
     and author joined). Two queries, each an index range over the day."""
     days = DayRange(first=day, last=day)
-    movements = StockMovement.objects.all()
+    movements = live_movements()  # a discarded item's movements count in no figure of the dashboard
     if location_id is not None:
         movements = movements.filter(stock_location_id=location_id)
     movements = _in_range(movements, days)
