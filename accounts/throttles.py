@@ -85,9 +85,11 @@ class SlidingWindow:
         if count + 1 <= self.limit and previous:
             needed = 1 - (self.limit - count - 1) / previous
             return max((needed - elapsed) * self.period, 1.0)
-        # This window is full: it becomes the previous one at its end, then decays in the next.
+        # This window is full: it becomes the previous one at its end, then decays in the next. The estimate
+        # takes its hits as spread evenly; a client told to wait longer than a period would wait longer than
+        # an exact sliding window asks, so the answer is at most one period (another 429 may follow).
         rest = (1 - elapsed) * self.period
-        return max(rest + self.period * (1 - (self.limit - 1) / max(count, 1)), 1.0)
+        return min(max(rest + self.period * (1 - (self.limit - 1) / max(count, 1)), 1.0), self.period)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -99,9 +101,10 @@ class ApiKeyRateThrottle(BaseThrottle):
     DEFAULT_THROTTLE_RATES (STOCKROOM_THROTTLE_RATE)."""
 
     scope = "api_key"
+    THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # as DRF's: read when the class is made
 
     def __init__(self) -> None:
-        limit, period = parse_rate(api_settings.DEFAULT_THROTTLE_RATES[self.scope])
+        limit, period = parse_rate(self.THROTTLE_RATES[self.scope])
         self.window = SlidingWindow(self.scope, limit, period)
         self._wait: float | None = None
 
