@@ -212,12 +212,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # lockout fail open, logged) instead of failing every request. Without it, each process has its own.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
-    CACHES = {"default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "stockroom",
-        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.5},
-    }}
+    from config.cache import redis_caches  # noqa: E402
+
+    CACHES = redis_caches(REDIS_URL)
 # Requests refused for their credentials (a wrong key, no key) per client address before they get 429.
 STOCKROOM_AUTH_FAILURE_RATE = os.environ.get("STOCKROOM_AUTH_FAILURE_RATE", "60/min")
 # Proxies in front that append to X-Forwarded-For: the client address of throttles and the login lockout.
@@ -228,7 +225,8 @@ if os.environ.get("STOCKROOM_NUM_PROXIES", "").strip():
 INSTALLED_APPS.append("axes")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler" if REDIS_URL else "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = ("accounts.lockout.FailOpenAxesCacheHandler" if REDIS_URL
+                else "axes.handlers.database.AxesDatabaseHandler")
 AXES_FAILURE_LIMIT = int(os.environ.get("STOCKROOM_LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
