@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from accounts.models import ApiKey, Role
+from accounts.models import ApiKey, Role, User
+from config.cache import redis_caches
 from inventory import services
 from inventory.models import Action, StockMovement
 from tests.conftest import requires_postgres
@@ -187,6 +188,16 @@ def test_a_revoked_key_is_refused_by_both_within_a_second(servers, redis, key):
     while pending and time.monotonic() - revoked_at < 1:
         pending = {port for port in pending if call(port, "GET", LOCATIONS, key.raw)[0] != 401}
     assert not pending, f"still accepted by the servers on ports {sorted(pending)} a second after revocation"
+
+
+def test_a_deactivated_user_is_refused_by_both_at_once(servers, redis, key, settings):
+    assert [call(port, "GET", LOCATIONS, key.raw)[0] for port in servers] == [200, 200]
+    # This process saves the user as the admin would, with the servers' Redis as its cache.
+    settings.CACHES = redis_caches(SERVERS_URL)
+    user = User.objects.get(pk=key.user_id)
+    user.is_active = False
+    user.save()
+    assert [call(port, "GET", LOCATIONS, key.raw)[0] for port in servers] == [401, 401]
 
 
 @pytest.fixture
