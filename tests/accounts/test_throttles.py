@@ -4,6 +4,7 @@ when the store (Redis) is gone."""
 from __future__ import annotations
 
 import logging
+import socket
 
 import pytest
 from django.core.cache import cache
@@ -116,3 +117,21 @@ def test_behind_proxies_the_forwarded_address_counts(strict_failures, anon_clien
 
     assert [status("10.0.0.1") for _ in range(4)] == [401, 401, 401, 429]
     assert status("10.0.0.2") == 401
+
+
+
+def test_after_a_failure_redis_is_left_alone_for_a_while(make_client, settings, monkeypatch):
+    client = make_client(Role.VIEWER)
+    settings.CACHES = redis_caches(DEAD_REDIS)
+    attempts = []  # Redis connections tried (the database of the run is not reached through Python sockets)
+    connect = socket.socket.connect
+    monkeypatch.setattr(socket.socket, "connect",
+                        lambda sock, address: attempts.append(address) or connect(sock, address))
+    assert client.get(LOCATIONS).status_code == 200
+    tried = len(attempts)
+    assert tried >= 1
+    assert [client.get(LOCATIONS).status_code for _ in range(5)] == [200] * 5
+    assert len(attempts) == tried  # failed at once, without trying
+    cache.client.down_until = 0.0  # RETRY_AFTER_FAILURE later
+    assert client.get(LOCATIONS).status_code == 200
+    assert len(attempts) > tried
