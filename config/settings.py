@@ -206,7 +206,7 @@ SPECTACULAR_SETTINGS["VERSION"] = project_version()
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Shared state across processes and hosts (docs/operations.md#redis): with REDIS_URL, the cache (throttle
+# Shared state across processes and hosts (docs/operations.md, Redis): with REDIS_URL, the cache (throttle
 # counters, API key lookups, admin login failures) is Redis, through django-redis for IGNORE_EXCEPTIONS: a
 # Redis that goes away reads as an empty cache (key lookups go to the database, throttles and the login
 # lockout fail open, logged) instead of failing every request. Without it, each process has its own.
