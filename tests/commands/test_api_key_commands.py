@@ -83,6 +83,14 @@ def test_revoke_by_id_and_by_user(keys):
     assert not ApiKey.objects.active().exists()
 
 
+def test_a_prefix_starting_with_a_dash_is_a_prefix_not_an_option(keys):
+    ApiKey.objects.filter(pk=keys["live"].pk).update(prefix="-0NYF7jY")
+    ApiKey.objects.filter(pk=keys["later"].pk).update(prefix="-v1abcde")  # -v is Django's verbosity
+    _, err = run("revoke_api_key", "-0NYF7jY", "-v1abcde")
+    assert err.strip() == "Revoked 2 keys."
+    assert set(ApiKey.objects.filter(revoked=True).values_list("prefix", flat=True)) >= {"-0NYF7jY", "-v1abcde"}
+
+
 def test_revoking_a_revoked_key_says_so(keys):
     _, err = run("revoke_api_key", keys["revoked"].prefix)
     assert err.strip() == "Revoked 0 keys (1 already revoked)."

@@ -8,15 +8,34 @@ keys are revoked together or, if any name is wrong, none.
 
 from __future__ import annotations
 
+import re
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.keys import key_rows, keys_named, table
-from accounts.models import ApiKey, User
+from accounts.models import KEY_PREFIX_LENGTH, ApiKey, User
+
+# A prefix is 8 characters of the URL-safe alphabet, so one in 64 starts with "-", which argparse would take
+# for an option. No option of this command (or of Django's) is 8 such characters long.
+DASHED_PREFIX = re.compile(rf"^-[A-Za-z0-9_-]{{{KEY_PREFIX_LENGTH - 1}}}$")
 
 
 class Command(BaseCommand):
     help = "Revoke API keys by prefix or id, or all of a user's (--user)."
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parse_args = parser.parse_args
+
+        def parse(args=None, namespace=None):
+            args = list(args or [])
+            if "--" not in args and (dashed := [a for a in args if DASHED_PREFIX.match(a)]):
+                args = [a for a in args if not DASHED_PREFIX.match(a)] + ["--", *dashed]
+            return parse_args(args, namespace)
+
+        parser.parse_args = parse
+        return parser
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("keys", nargs="*", metavar="PREFIX_OR_ID")
