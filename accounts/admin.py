@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.timesince import timesince
 
 from accounts.models import ApiKey, User, forget_keys, key_hashes
 
@@ -20,12 +21,21 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "name", "created", "last_used", "revoked")
+    list_display = ("prefix", "user", "name", "created", "last_use", "expires", "status")
     list_filter = ("revoked",)
     list_select_related = ("user",)
     search_fields = ("prefix", "user__username", "name")
     readonly_fields = ("prefix", "created", "last_used")
-    fields = ("user", "name", "prefix", "created", "last_used", "revoked")
+    fields = ("user", "name", "prefix", "created", "last_used", "expires", "revoked")
+
+    @admin.display(description="last use", ordering="last_used")
+    def last_use(self, key: ApiKey) -> str:
+        # Stamped at most once a minute (ApiKey.stamp_use), so "x minutes ago" is as exact as it gets.
+        return f"{timesince(key.last_used)} ago" if key.last_used else "never"
+
+    @admin.display(description="status")
+    def status(self, key: ApiKey) -> str:
+        return key.status
 
     def has_add_permission(self, request) -> bool:
         # Keys are issued by `create_api_key` so the raw key is shown exactly once, on a terminal.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -58,13 +58,16 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-# A cached key is served without a query for this long; only this process's cache is cleared when a key
-# or its user changes, so other worker processes see the change within this many seconds (docs/api.md, shared rules).
+# A cached key is served without a query for this long. A change to a key or its user deletes its entry: with
+# REDIS_URL the cache is shared, so every process sees the change at once; without it only this process's
+# entry goes, and other worker processes see the change within this many seconds (docs/api.md, shared rules).
 def key_cache_seconds() -> int:
     return settings.STOCKROOM_API_KEY_CACHE_SECONDS
 
 
-KEY_CACHE_PREFIX = "stockroom:api-key:"
+# The version names the cached entry's layout (the fields below): a new field is a new version, so processes
+# of two releases sharing one Redis never read each other's entries.
+KEY_CACHE_PREFIX = "stockroom:api-key:v2:"
 # Saving only these never changes who a key authenticates as; the admin login stamps last_login.
 UNCACHED_USER_FIELDS = {"password", "last_login"}
 
@@ -74,7 +77,7 @@ def key_hashes(keys: models.QuerySet) -> list[str]:
 
 
 def forget_keys(hashes: list[str]) -> None:
-    """Drop the cached lookups of these keys from this process's cache, now and again at commit: a
+    """Drop the cached lookups of these keys from the cache, now and again at commit: a
     request served between the change and its commit may have cached the old row meanwhile."""
     if hashes:
         names = [KEY_CACHE_PREFIX + h for h in hashes]
@@ -88,7 +91,8 @@ def _cacheable_fields(model) -> list[str]:
 
 class ApiKeyQuerySet(models.QuerySet):
     def active(self) -> ApiKeyQuerySet:
-        return self.filter(revoked=False, user__is_active=True)
+        return self.filter(models.Q(expires__isnull=True) | models.Q(expires__gt=timezone.now()),
+                           revoked=False, user__is_active=True)
 
     def update(self, **kwargs) -> int:
         hashes = key_hashes(self)  # before: the update may take the keys out of this queryset
@@ -113,6 +117,7 @@ class ApiKey(models.Model):
     hashed_key = models.CharField(max_length=64, unique=True, editable=False)
     created = models.DateTimeField(default=timezone.now, editable=False)
     last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    expires = models.DateTimeField(null=True, blank=True, help_text="Refused from this time on; empty: never.")
     revoked = models.BooleanField(default=False)
 
     objects = ApiKeyQuerySet.as_manager()
@@ -136,11 +141,21 @@ class ApiKey(models.Model):
         return done
 
     @classmethod
-    def issue(cls, user: User, name: str = "") -> tuple[ApiKey, str]:
+    def issue(cls, user: User, name: str = "", expires: datetime | None = None) -> tuple[ApiKey, str]:
         """Create a key; the raw key is returned once and never stored."""
         raw = secrets.token_urlsafe(32)
-        key = cls.objects.create(user=user, name=name, prefix=raw[:KEY_PREFIX_LENGTH], hashed_key=hash_key(raw))
+        key = cls.objects.create(user=user, name=name, prefix=raw[:KEY_PREFIX_LENGTH], hashed_key=hash_key(raw),
+                                 expires=expires)
         return key, raw
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires is not None and self.expires <= (now or timezone.now())
+
+    @property
+    def status(self) -> str:
+        if self.revoked:
+            return "revoked"
+        return "expired" if self.is_expired() else "active"
 
     def revoke(self) -> None:
         self.revoked = True
@@ -164,21 +179,24 @@ class ApiKey(models.Model):
 
     @classmethod
     def for_request(cls, raw_key: str) -> ApiKey | None:
-        """`lookup` for an API request, its use stamped on `last_used`. Served from this process's cache
-        for STOCKROOM_API_KEY_CACHE_SECONDS: every request authenticates, most with the same few keys."""
+        """`lookup` for an API request, its use stamped on `last_used`. Served from the cache (Redis with
+        REDIS_URL, else this process's) for STOCKROOM_API_KEY_CACHE_SECONDS: every request authenticates,
+        most with the same few keys."""
         if not raw_key or len(raw_key) < KEY_PREFIX_LENGTH:
             return None
         seconds = key_cache_seconds()
         name = KEY_CACHE_PREFIX + hash_key(raw_key)
         if seconds and (cached := cache.get(name)) is not None:
             key = cls._from_cache(cached)
+            if key.is_expired():
+                return None
             key.stamp_use()  # at most once a minute; the write drops the entry, the next request re-reads it
             return key
         key = cls.lookup(raw_key)
         if key is not None:
             key.stamp_use()
             if seconds:
-                cache.set(name, key._cache_entry(), seconds)
+                cache.set(name, key._cache_entry(), seconds)  # expiry is checked on every hit
         return key
 
     def stamp_use(self) -> None:

@@ -134,6 +134,9 @@ def read_config(env: Env) -> tuple[str, int, int]:
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # nginx replaces X-Forwarded-For with the client's address and gunicorn listens on a socket: the failed-auth
+    # throttle and the admin login lockout must count that address, not the socket's.
+    os.environ.setdefault("STOCKROOM_NUM_PROXIES", "1")
     try:
         host, port, workers = read_config(Env())
     except ConfigError as exc:

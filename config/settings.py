@@ -6,10 +6,14 @@ DEBUG          "1"/"true" turns on debug (default off)
 ALLOWED_HOSTS  comma list (default: localhost names)
 STOCKROOM_VALUATION      fifo | average (default fifo)
 STOCKROOM_THROTTLE_RATE  requests per key, e.g. "1200/min" (default)
-STOCKROOM_API_KEY_CACHE_SECONDS  API key lookups cached this long per process (default 5; 0 off)
+STOCKROOM_API_KEY_CACHE_SECONDS  API key lookups cached this long (default 5; 0 off)
 STOCKROOM_HTTPS          "1": served over HTTPS only (secure cookies, HSTS with subdomains and preload)
 STOCKROOM_PUBLIC_API_DOCS  "1": /api/schema/ and /api/docs/ open to anyone (default: signed-in callers)
 STOCKROOM_CURRENCY       ISO 4217 code money is shown in on the staff pages (default USD, the demo data's)
+REDIS_URL      Redis for the cache shared by every process (default none: a cache per process)
+STOCKROOM_AUTH_FAILURE_RATE  credential failures per client address (default "60/min")
+STOCKROOM_NUM_PROXIES  proxies appending to X-Forwarded-For in front (default none: REMOTE_ADDR)
+STOCKROOM_LOGIN_FAILURE_LIMIT  wrong admin passwords per address before a 15-minute lockout (default 10)
 DB_LOCK_TIMEOUT_MS / DB_STATEMENT_TIMEOUT_MS  PostgreSQL timeouts of request-serving processes
                                                (default 5000 / 30000; 0 off)
 DATABASE_REPLICA_URL  a streaming replica the read-only API families read from (config/replica.py)
@@ -18,6 +22,7 @@ Every value is parsed and checked by config/env.py: a bad one stops start-up wit
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from config.env import Env
@@ -240,7 +245,37 @@ SPECTACULAR_SETTINGS["VERSION"] = project_version()
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# API key lookups are cached per process for this many seconds (0: off); see accounts.models.
+# Shared state across processes and hosts (docs/operations.md, Redis): with REDIS_URL, the cache (throttle
+# counters, API key lookups, admin login failures) is Redis, through django-redis for IGNORE_EXCEPTIONS: a
+# Redis that goes away reads as an empty cache (key lookups go to the database, throttles and the login
+# lockout fail open, logged) instead of failing every request. Without it, each process has its own.
+REDIS_URL = env.str("REDIS_URL", "")
+if REDIS_URL:
+    from config.cache import redis_caches  # noqa: E402
+
+    CACHES = redis_caches(REDIS_URL)
+# Requests refused for their credentials (a wrong key, no key) per client address before they get 429.
+STOCKROOM_AUTH_FAILURE_RATE = env.rate("STOCKROOM_AUTH_FAILURE_RATE", "60/min")
+# Proxies in front that append to X-Forwarded-For: the client address of throttles and the login lockout.
+# 0 (the default): none, the client address is REMOTE_ADDR.
+if STOCKROOM_NUM_PROXIES := env.int("STOCKROOM_NUM_PROXIES", 0, unit="proxies"):
+    REST_FRAMEWORK["NUM_PROXIES"] = STOCKROOM_NUM_PROXIES
+# Admin login: django-axes locks an address out after this many wrong passwords, for the cool-off time.
+# Its store is Redis with REDIS_URL, else the database (shared by every process either way).
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = ("accounts.lockout.FailOpenAxesCacheHandler" if REDIS_URL
+                else "axes.handlers.database.AxesDatabaseHandler")
+AXES_FAILURE_LIMIT = env.int("STOCKROOM_LOGIN_FAILURE_LIMIT", 10, minimum=1, unit="attempts")
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "accounts.throttles.client_address"
+AXES_ENABLE_ADMIN = False  # its tables are internals, and empty with Redis
+AXES_VERBOSE = False
+
+# API key lookups are cached for this many seconds (0: off), in Redis with REDIS_URL; see accounts.models.
 STOCKROOM_API_KEY_CACHE_SECONDS = env.int("STOCKROOM_API_KEY_CACHE_SECONDS", 5, unit="seconds")
 
 # The most movements one correction (a backdated movement, an edit, a deletion) may repost in a process that

@@ -22,6 +22,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_failed_auth_limit(settings):
+    # Every test client is 127.0.0.1, and route-walking tests send hundreds of keyless requests; the limit's
+    # own tests (tests/accounts/test_throttles.py) set it back.
+    settings.STOCKROOM_AUTH_FAILURE_RATE = "1000000/min"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters live in the cache; each test starts with none.
     cache.clear()

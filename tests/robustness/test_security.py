@@ -70,7 +70,7 @@ def test_keys_are_stored_as_sha256_hex_never_raw(db):
 
 
 def test_create_api_key_prints_the_key_once_and_stores_only_its_hash(db, capsys):
-    call_command("create_api_key", "robot", "--role", "viewer")
+    call_command("create_api_key", "robot", "--create-user", "--role", "viewer")
     raw = capsys.readouterr().out.strip()
     key = ApiKey.objects.get(user__username="robot")
     assert key.hashed_key == hashlib.sha256(raw.encode()).hexdigest()

@@ -15,6 +15,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from accounts.authentication import InvalidApiKey
+from accounts.throttles import failed_authentication
 from config.postgresql.base import is_stale_plan
 from inventory.api.common.text import refuse_nul_in_request
 from inventory.services.errors import Conflict, StockError
@@ -182,6 +183,10 @@ def family_handler(render: Callable[[ApiError], dict]) -> Callable:
 
     def handler(exc, context):
         error = classify(exc)
+        # Failed authentication counts against the client's address; past its limit, 429 instead.
+        if error.kind in (NOT_AUTHENTICATED, BAD_CREDENTIALS) and "request" in context and (
+                throttled := failed_authentication(context["request"])) is not None:
+            error = classify(throttled)
         if error.kind in (SERVER_ERROR, UNAVAILABLE):
             # Nothing half-done may be committed when we answer 500.
             transaction.set_rollback(True) if transaction.get_connection().in_atomic_block else None
