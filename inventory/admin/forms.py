@@ -11,7 +11,7 @@ from django.contrib.admin import widgets
 from django.db import transaction
 
 from inventory import services
-from inventory.models import Action, Product, StockItem, StockMovement, Variant
+from inventory.models import Action, Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.services import Cause, StockError
 from inventory.services.rules import MAX_QUANTITY
 
@@ -247,3 +247,15 @@ class RecountForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     """Nothing to fill in: the page lists what will happen and asks to confirm."""
+
+
+class StockLocationForm(forms.ModelForm):
+    class Meta:
+        model = StockLocation
+        fields = ("name", "code", "active", "default", "backorderable_default", "propagate_all_variants")
+
+    def _get_validation_exclusions(self):
+        # Making this location the default is allowed: the service unsets the old default first.
+        exclusions = super()._get_validation_exclusions()
+        exclusions.add("default")
+        return exclusions

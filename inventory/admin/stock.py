@@ -9,11 +9,11 @@ from django.db.models import Count, F
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from inventory import services
 from inventory.admin import actions
 from inventory.admin.base import StockAdmin, adopt, movement_link
-from inventory.admin.forms import StockItemAddForm, StockItemChangeForm
+from inventory.admin.forms import StockItemAddForm, StockItemChangeForm, StockLocationForm
 from inventory.models import CostLayer, StockItem, StockLocation, StockMovement
+from inventory.services import catalog_edits
 from inventory.services.errors import InvalidMovement
 from inventory.services.locking import lock_item
 
@@ -24,6 +24,7 @@ LOCATION_FIELDS = ("name", "code", "active", "default", "backorderable_default",
 
 @admin.register(StockLocation)
 class StockLocationAdmin(StockAdmin):
+    form = StockLocationForm
     list_display = ("code", "name", "active", "default", "backorderable_default", "propagate_all_variants",
                     "item_count")
     list_filter = ("active", "default", "propagate_all_variants")
@@ -43,11 +44,13 @@ class StockLocationAdmin(StockAdmin):
         return (*self.readonly_fields, "code") if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        if change:
-            obj.save()
+        # The API's service functions: one default location, stock items when propagation is turned on.
+        if not change:
+            adopt(obj, catalog_edits.create_location(**{name: getattr(obj, name) for name in LOCATION_FIELDS}))
             return
-        location = services.create_stock_location(**{name: getattr(obj, name) for name in LOCATION_FIELDS})
-        adopt(obj, location)
+        current = StockLocation.objects.select_for_update().get(pk=obj.pk)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in LOCATION_FIELDS}
+        adopt(obj, catalog_edits.update_location(current, **changes))
 
 
 class BelowReorderPointFilter(admin.SimpleListFilter):
