@@ -24,7 +24,8 @@ from inventory.admin.base import (
     adopt,
     movement_link,
 )
-from inventory.admin.forms import CAUSE_FIELDS, MovementAddForm, MovementChangeForm
+from inventory.admin.forms import CAUSE_FIELDS, MovementChangeForm
+from inventory.admin.movement_forms import MovementAddForm
 from inventory.models import MovementAudit, StockMovement
 
 RUNNING_FIGURES = ("rank", "balance_after", "value_per_unit", "total_cost", "value_in_stock_after",
@@ -102,8 +103,8 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
     def get_fieldsets(self, request, obj=None):
         cause = ("Cause", {"fields": CAUSE_FIELDS})
         if obj is None:
-            return [(None, {"fields": ("stock_item", "action", "quantity", "movement_date", "value_per_unit",
-                                       "notes")}), cause]
+            return [(None, {"fields": ("stock_item", "action", "quantity", "destination", "movement_date",
+                                       "value_per_unit", "notes")}), cause]
         return [
             (None, {"fields": ("stock_item_link", "action", "quantity", "movement_date", "notes", "lock_reason")}),
             ("Running figures (computed from the ledger)", {"fields": RUNNING_FIGURES}),
