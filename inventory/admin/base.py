@@ -15,6 +15,7 @@ from django.core.exceptions import BadRequest, ValidationError
 from django.db import IntegrityError, connection
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role
@@ -189,6 +190,11 @@ class StockItemColumns:
     @admin.display(description="stock item")
     def stock_item_link(self, obj) -> str:
         return admin_link(obj.stock_item)
+
+
+def short_datetime(value) -> str:
+    """'2026-12-04 06:02' in the site's time zone: a list column that fits a tablet's width."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 def error_message(exc: Exception) -> str:

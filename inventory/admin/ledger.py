@@ -16,6 +16,7 @@ from accounts.models import Role
 from inventory import services
 from inventory.admin import actions
 from inventory.admin.base import (
+    InternalMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     StockAdmin,
@@ -23,6 +24,7 @@ from inventory.admin.base import (
     admin_link,
     adopt,
     movement_link,
+    short_datetime,
 )
 from inventory.admin.forms import CAUSE_FIELDS, MovementChangeForm
 from inventory.admin.movement_forms import MovementAddForm
@@ -61,10 +63,11 @@ class MovementAuditInline(ReadOnlyInline):
 @admin.register(StockMovement)
 class StockMovementAdmin(StockItemColumns, StockAdmin):
     add_role = Role.MANAGER
-    list_display = ("id", "movement_date", "sku", "location", "action", "quantity", "balance_after",
-                    "value_per_unit", "total_cost", "value_in_stock_after", "caused_by_order_no", "created_by")
-    list_display_links = ("id", "movement_date")
-    list_filter = ("action", "stock_location", "movement_date", "created_at")
+    # Six columns fit a tablet; costs, values, causes and authors are on each movement's page.
+    list_display = ("when", "sku", "location", "action", "quantity", "balance_after")
+    list_display_links = ("when",)
+    list_filter = ("action", "stock_location", "movement_date")
+    date_hierarchy = "movement_date"
     list_select_related = (*ITEM_JOINS, "created_by", "figures")
     search_fields = ("stock_item__variant__sku", "stock_item__variant__product__name",
                      "stock_item__stock_location__code", "caused_by_order_no", "=resource_id", "=transfer__number")
@@ -144,6 +147,10 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
 
     # --- columns (and those of StockItemColumns) -----------------------------------------------------
 
+    @admin.display(description="date", ordering="movement_date")
+    def when(self, obj: StockMovement) -> str:
+        return short_datetime(obj.movement_date)
+
     @admin.display(description="transfer")
     def transfer_link(self, obj: StockMovement) -> str:
         return admin_link(obj.transfer)
@@ -162,7 +169,7 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
 
 
 @admin.register(MovementAudit)
-class MovementAuditAdmin(StockItemColumns, ReadOnlyAdmin):
+class MovementAuditAdmin(InternalMixin, StockItemColumns, ReadOnlyAdmin):
     list_display = ("at", "operation", "movement_ref_link", "sku", "location", "user", "changes")
     list_filter = ("operation", "stock_item__stock_location", "at")
     list_select_related = ("stock_item__variant", "stock_item__stock_location", "user")
