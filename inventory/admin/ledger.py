@@ -26,6 +26,7 @@ from inventory.admin.base import (
     movement_link,
     short_datetime,
 )
+from inventory.admin.exports import CsvExportMixin, export_selected
 from inventory.admin.forms import CAUSE_FIELDS, MovementChangeForm
 from inventory.admin.movement_forms import MovementAddForm
 from inventory.models import MovementAudit, StockMovement
@@ -61,7 +62,7 @@ class MovementAuditInline(ReadOnlyInline):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(StockItemColumns, StockAdmin):
+class StockMovementAdmin(CsvExportMixin, StockItemColumns, StockAdmin):
     add_role = Role.MANAGER
     # Six columns fit a tablet; costs, values, causes and authors are on each movement's page.
     list_display = ("when", "sku", "location", "action", "quantity", "balance_after")
@@ -74,7 +75,8 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
     autocomplete_fields = ("stock_item",)
     # Counting a table of millions for the "N total" link is not worth a query per page.
     show_full_result_count = False
-    actions = [actions.delete_movements]
+    actions = [export_selected, actions.delete_movements]
+    export_name = "movements"
     inlines = [MovementAuditInline]
 
     def get_actions(self, request):

@@ -11,6 +11,8 @@ from django.utils.html import format_html, format_html_join
 
 from inventory.admin import actions
 from inventory.admin.base import StockAdmin, adopt, movement_link, short_datetime
+from inventory.admin.count_upload import CountUploadMixin
+from inventory.admin.exports import CsvExportMixin, export_selected
 from inventory.admin.forms import StockItemAddForm, StockItemChangeForm, StockLocationForm
 from inventory.models import CostLayer, StockItem, StockLocation, StockMovement
 from inventory.services import catalog_edits
@@ -72,14 +74,15 @@ STOCK_FIGURES = ("count_on_hand", "quantity_allocated", "available", "value_in_s
 
 
 @admin.register(StockItem)
-class StockItemAdmin(StockAdmin):
+class StockItemAdmin(CountUploadMixin, CsvExportMixin, StockAdmin):
     # What the floor looks at; value, cost, reorder settings and the last count are on the item's page.
     list_display = ("sku", "product", "location", "count_on_hand", "available", "below_reorder_point")
     list_filter = ("stock_location", BelowReorderPointFilter, "backorderable", "last_counted_at")
     list_select_related = ("variant__product", "stock_location")
     search_fields = ("variant__sku", "variant__product__name", "stock_location__code", "stock_location__name")
     autocomplete_fields = ("variant",)
-    actions = [actions.receive_stock, actions.adjust_to_count, actions.recount_selected]
+    actions = [export_selected, actions.receive_stock, actions.adjust_to_count, actions.recount_selected]
+    export_name = "stock-levels"
 
     def get_queryset(self, request):
         # Every page (changelist, autocomplete, change page) names items as "SKU @ CODE".
