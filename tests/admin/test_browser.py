@@ -24,14 +24,11 @@ from inventory import services
 from inventory.models import Action, StockItem, StockMovement
 from inventory.services.allocations import allocate
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, _console_problem, sync_playwright
+from tests.dashboard.test_browser import pytestmark as needs_chromium
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
 
-pytestmark = [
-    pytest.mark.skipif(sync_playwright is None,
-                       reason="the playwright package is not installed (pip install -e '.[dev]')"),
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
-                       reason=f"no browser: {CHROMIUM} is missing (apt-get install -y chromium; .ci/run tries)"),
-]
+# Skipped, with the reason, where chromium or the playwright package is missing.
+pytestmark = needs_chromium
 
 PASSWORD = "admin-browser-pw"
 SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots" if os.environ.get("STOCKROOM_SCREENSHOTS") else None
