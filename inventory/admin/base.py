@@ -200,7 +200,8 @@ def short_datetime(value) -> str:
 def error_message(exc: Exception) -> str:
     if isinstance(exc, StockError):
         return exc.message
-    return "Not saved: a value that must be unique (such as a SKU or code) is already in use."
+    return ("Not saved: a value that must be unique (such as a SKU or code, or the default location, which "
+            "another user may have just changed) is already in use.")
 
 
 def admin_link(obj, text: str | None = None) -> str:
