@@ -69,7 +69,7 @@ def test_superusers_see_the_internals(superuser_client, ledger):
 
 def test_pages_are_branded(staff_client, ledger):
     page = staff_client(Role.VIEWER).get("/admin/").content.decode()
-    assert "Stockroom · warehouse admin" in page and "<title>Warehouse floor | Stockroom</title>" in page
+    assert "Stockroom · warehouse admin" in page and "<title>Site administration | Stockroom</title>" in page
     assert "admin/stockroom.css" in page
 
 
