@@ -84,7 +84,7 @@ class Client:
 
 
 def bench_deep(sizes: list[int], env: dict, url: str, port: int, api_key: str, work: Path, log) -> list[DeepResult]:
-    from bench.run import checked
+    from bench.commands import checked
 
     results = []
     for size in sizes:
@@ -112,7 +112,7 @@ def _tail(url: str, item: int, since: datetime) -> int:
 
 
 def _measure(size: int, prefix: str, client: Client, server: Server, url: str, env: dict, log) -> DeepResult:
-    from bench.run import manage
+    from bench.commands import manage
 
     result = DeepResult(size)
     deep, location = _item(url, prefix)

@@ -7,10 +7,15 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+
+if TYPE_CHECKING:
+    from bench.run import Scale
 
 
 @dataclass
@@ -101,3 +106,62 @@ def count_queries(client: Client, method: str, path: str, body: dict) -> tuple[i
     with CaptureQueriesContext(connection) as captured:
         response = getattr(client, method)(path, body, content_type="application/json")
     return response.status_code, len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
+
+
+def bench_reads(scale: Scale, api_key: str) -> list:
+    from django.test import Client
+
+    from inventory.models import StockLocation, StockMovement, Variant
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    location = StockLocation.objects.filter(code__startswith="BENCH-").order_by("pk").first()
+    spree_path = f"/api/v1/stock_locations/{location.pk}/stock_movements"
+    spree_filter = {"q[action_eq]": "sold", "q[s]": "created_at desc"}
+
+    def spree_summary(body: dict) -> str:
+        return (f"total_count {body.get('total_count')}, pages {body.get('pages')}, "
+                f"page {body.get('current_page')}, {body.get('count')} rows")
+
+    results = [measure(client, "Spree index, filter + sort, page 1", spree_path, lambda rng: dict(spree_filter),
+                       requests=scale.read_requests, summarize=spree_summary)]
+    first = client.get(spree_path, spree_filter)
+    pages = first.json().get("pages", 1) if first.status_code == 200 else 1000
+    deep = min(1000, pages)
+    results.append(measure(client, f"Spree index, filter + sort, page {deep}", spree_path,
+                           lambda rng: {**spree_filter, "page": str(deep)}, requests=scale.read_requests,
+                           summarize=spree_summary))
+    # Spree's default order (movement_date desc), no filter: the whole location's ledger, deep.
+    everything = client.get(spree_path)
+    deep_default = min(1000, everything.json().get("pages", 1) if everything.status_code == 200 else 1000)
+    results.append(measure(client, f"Spree index, default order, page {deep_default}", spree_path,
+                           lambda rng: {"page": str(deep_default)}, requests=scale.read_requests,
+                           summarize=spree_summary))
+    # A filter the movement counters cannot answer: the exact COUNT runs over the matching movements.
+    skus = list(Variant.objects.filter(sku__startswith="BENCH-").values_list("sku", flat=True)[:200])
+    results.append(measure(client, "Spree index, one SKU + action, sorted by quantity", spree_path,
+                           lambda rng: {"q[stock_item_variant_sku_eq]": rng.choice(skus), "q[action_eq]": "sold",
+                                        "q[s]": "quantity asc"},
+                           requests=scale.read_requests, summarize=spree_summary))
+
+    variant_ids = list(Variant.objects.filter(sku__startswith="BENCH-").values_list("pk", flat=True))
+    newest = StockMovement.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+
+    def feed_params(rng) -> dict:
+        end = newest - timedelta(days=rng.randint(0, 200))
+        return {"variant_ids": ",".join(str(v) for v in rng.sample(variant_ids, 5)),
+                "created_at_min": (end - timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "created_at_max": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+    results.append(measure(client, "Ledger feed, 5 variant_ids + 90-day created_at range",
+                           "/api/v1/inventory_movements", feed_params, requests=scale.read_requests,
+                           summarize=lambda body: f"{len(body.get('data', []))} rows on the page"))
+
+    def feed_range(rng) -> dict:
+        end = newest - timedelta(days=rng.randint(0, 300))
+        return {"created_at_min": (end - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "created_at_max": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "limit": "250"}
+
+    results.append(measure(client, "Ledger feed, 7-day created_at range only, limit 250",
+                           "/api/v1/inventory_movements", feed_range, requests=scale.read_requests,
+                           summarize=lambda body: f"{len(body.get('data', []))} rows on the page"))
+    return results

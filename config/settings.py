@@ -210,6 +210,12 @@ STOCKROOM_API_KEY_CACHE_SECONDS = int(os.environ.get("STOCKROOM_API_KEY_CACHE_SE
 # applies. 0 = no limit.
 STOCKROOM_MAX_REPOST = int(os.environ.get("STOCKROOM_MAX_REPOST", "100000"))
 
+# Hours the answer to a request sent with an Idempotency-Key is replayed; older records are expired and
+# removed by `manage.py purge_idempotency` (docs/operations.md). A positive number (fractions allowed).
+STOCKROOM_IDEMPOTENCY_TTL_HOURS = float(os.environ.get("STOCKROOM_IDEMPOTENCY_TTL_HOURS", "24"))
+if not 0 < STOCKROOM_IDEMPOTENCY_TTL_HOURS < 24 * 366 * 10:
+    raise ImproperlyConfigured("STOCKROOM_IDEMPOTENCY_TTL_HOURS must be a positive number of hours")
+
 STOCKROOM_VALUATION = os.environ.get("STOCKROOM_VALUATION", "fifo").strip().lower()
 if STOCKROOM_VALUATION not in {"fifo", "average"}:
     raise ImproperlyConfigured("STOCKROOM_VALUATION must be 'fifo' or 'average'")

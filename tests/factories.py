@@ -122,8 +122,9 @@ class StockMovementFactory(DjangoModelFactory):
     action = Action.RECEIVED
 
     @classmethod
-    def _create(cls, model_class, stock_item, quantity, action, **kwargs):
-        return services.record_movement(stock_item, quantity, action, **kwargs)
+    def _create(cls, model_class, stock_item, quantity, action, user=None, **kwargs):
+        return services.record_movement(services.MovementRequest(stock_item=stock_item, quantity=quantity,
+                                                                 action=action, **kwargs), user=user)
 
 
 class StockTransferFactory(DjangoModelFactory):

@@ -86,7 +86,7 @@ class MovementAddForm(ServiceFormMixin, forms.ModelForm):
                                              user=user, notes=data.get("notes") or "", cause=cause_of(data))
                 return transfer.movements.get(stock_item_id=item.pk)
             return move
-        return lambda: services.record_movement(
-            item, sign * quantity, action, user=user, movement_date=data.get("movement_date"),
+        return lambda: services.record_movement(services.MovementRequest(
+            stock_item=item, quantity=sign * quantity, action=action, movement_date=data.get("movement_date"),
             value_per_unit=data.get("value_per_unit"), notes=data.get("notes") or "", cause=cause_of(data),
-        )
+        ), user=user)

@@ -15,7 +15,8 @@ per day would cost a query per day; instead the two queries below give, per day,
 Then value(D) = all openings - openings of items first moved by D + the movement sums up to D, because
 per item the LAG differences add up to its last value by D. Python only walks the days.
 
-Days are calendar days in the current time zone (settings.TIME_ZONE, UTC by default).
+Days are calendar days in the current time zone (settings.TIME_ZONE, UTC by default). Discarded stock
+items are left out of both queries, as out of the rest of the dashboard (`reports.analytics`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from django.db.models.functions import Lag, TruncDate
 from django.utils import timezone
 
 from inventory.models import StockItem, StockMovement
+from inventory.reports.analytics import live_movements
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -102,7 +104,7 @@ def openings_by_first_day(days: DayRange, *, location_id: int | None = None) -> 
         .annotate(day=TruncDate("movement_date"))
         .values("day")[:1]
     )
-    items = StockItem.objects.all()
+    items = StockItem.objects.filter(deleted_at__isnull=True)
     if location_id is not None:
         items = items.filter(stock_location_id=location_id)
     rows = (
@@ -121,7 +123,7 @@ def movement_sums_by_day(days: DayRange, *, location_id: int | None = None) -> d
 
     Django cannot aggregate over a window function, so the ORM builds the windowed rows and a plain
     GROUP BY, the same on PostgreSQL and SQLite, adds them up."""
-    movements = StockMovement.objects.all()
+    movements = live_movements()
     if location_id is not None:
         movements = movements.filter(stock_location_id=location_id)
     rows = (

@@ -5,7 +5,8 @@ from django.db import models
 
 
 class IdempotencyRecord(models.Model):
-    """The stored answer to a POST sent with an `Idempotency-Key` header, kept per user for 24 hours."""
+    """The stored answer to a POST sent with an `Idempotency-Key` header, kept per user for
+    STOCKROOM_IDEMPOTENCY_TTL_HOURS (see services.idempotency)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)

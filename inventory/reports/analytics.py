@@ -13,6 +13,8 @@ Definitions (also in docs/api.md, warehouse levels and analytics):
   `counted` movements. Transfers are reported apart (transfers_in, transfers_out): across all warehouses
   they cancel out, and they are neither purchases nor sales.
 - top movers: the variants with the most units sold in the period.
+- A discarded stock item (`deleted_at` set, see `services.stock_items`) is in none of the figures: neither its
+  stock nor its movements count, as the APIs no longer list or find it.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import BigIntegerField, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from inventory.models import Action, StockItem, StockMovement
@@ -67,15 +69,22 @@ def _int_sum(expression: str, condition: Q | None = None):
 
 
 def levels(*, location_id: int | None = None, variant_id: int | None = None) -> QuerySet[StockItem]:
-    """Stock items annotated with `quantity_available`, with their variant, product and location joined."""
-    items = StockItem.objects.select_related("variant__product", "stock_location").annotate(
-        quantity_available=F("count_on_hand") - F("quantity_allocated"),
+    """Live stock items annotated with `quantity_available`, with their variant, product and location joined."""
+    items = StockItem.objects.filter(deleted_at__isnull=True).select_related("variant__product", "stock_location")
+    items = items.annotate(
+        # In 64 bits: both totals are 32-bit columns whose difference (and the shortfall from it) may not fit.
+        quantity_available=Cast("count_on_hand", BigIntegerField()) - F("quantity_allocated"),
     )
     if location_id is not None:
         items = items.filter(stock_location_id=location_id)
     if variant_id is not None:
         items = items.filter(variant_id=variant_id)
     return items
+
+
+def live_movements() -> QuerySet[StockMovement]:
+    """Movements of stock items not discarded. (NOT IN over the few discarded items: no join per movement.)"""
+    return StockMovement.objects.exclude(stock_item__in=StockItem.objects.filter(deleted_at__isnull=False).values("pk"))
 
 
 def overview(*, location_id: int | None = None) -> dict:
@@ -95,7 +104,7 @@ def overview(*, location_id: int | None = None) -> dict:
 
 
 def _movements(window: Window, location_id: int | None) -> QuerySet[StockMovement]:
-    movements = StockMovement.objects.filter(movement_date__gte=window.start, movement_date__lte=window.end)
+    movements = live_movements().filter(movement_date__gte=window.start, movement_date__lte=window.end)
     if location_id is not None:
         movements = movements.filter(stock_location_id=location_id)
     return movements

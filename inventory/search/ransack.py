@@ -9,6 +9,11 @@ spell Django's `__` traversal. Anything not understood is an error naming the pa
 
 Like ransack, a condition whose value is empty (`q[sku_cont]=`) is skipped: search forms send empty
 fields. Its name is still checked.
+
+This module parses a query string into a `Search`; the parts it stands on live beside it by purpose:
+`values` (attribute kinds, a raw value cast to one), `allowlist` (`Field`, `Relation`, `Searchable`) and
+`predicates` (which predicate applies to which kind, a name split into attribute and predicate, the Q of
+one condition). `backends` exposes it all as a DRF filter backend.
 """
 
 from __future__ import annotations
@@ -16,67 +21,34 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
 
-from django.db import models
 from django.db.models import Q, QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
-# --- attribute types ------------------------------------------------------------------------------
+from inventory.search.allowlist import Attribute, Field, Relation, Searchable, model_fields
+from inventory.search.predicates import PREDICATES, resolve_name, to_q
+from inventory.search.values import (
+    BOOL,
+    CHOICE,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    INT,
+    MAX_INT,
+    STR,
+    cast,
+    cast_bool,
+)
 
-INT = "int"
-DECIMAL = "decimal"
-STR = "str"
-CHOICE = "choice"
-BOOL = "bool"
-DATETIME = "datetime"
-DATE = "date"
-
-TEXT_KINDS = {STR, CHOICE}
-ORDERED_KINDS = {INT, DECIMAL, STR, CHOICE, DATETIME, DATE}
-
-# Predicates, and which attribute kinds each applies to (None: every kind).
-PREDICATE_KINDS: dict[str, set[str] | None] = {
-    "eq": None,
-    "not_eq": None,
-    "lt": ORDERED_KINDS,
-    "lteq": ORDERED_KINDS,
-    "gt": ORDERED_KINDS,
-    "gteq": ORDERED_KINDS,
-    "in": None,
-    "not_in": None,
-    "cont": TEXT_KINDS,
-    "not_cont": TEXT_KINDS,
-    "i_cont": TEXT_KINDS,
-    "start": TEXT_KINDS,
-    "end": TEXT_KINDS,
-    "null": None,
-    "not_null": None,
-    "present": TEXT_KINDS,
-    "blank": TEXT_KINDS,
-    "true": {BOOL},
-    "false": {BOOL},
-}
-PREDICATES = tuple(PREDICATE_KINDS)
-LIST_PREDICATES = {"in", "not_in"}
-# Predicates whose value is a flag (`q[sku_null]=1`), as in ransack.
-FLAG_PREDICATES = {"null", "not_null", "present", "blank", "true", "false"}
+# The vocabulary of an allowlist and of the parser, importable from here (the package's front door).
+__all__ = [
+    "BOOL", "CHOICE", "DATE", "DATETIME", "DECIMAL", "INT", "MAX_INT", "PREDICATES", "STR", "Attribute",
+    "Field", "Relation", "Search", "SearchError", "Searchable", "cast", "cast_bool", "model_fields", "parse",
+    "resolve_name",
+]
 
 SORT_KEYS = ("s", "sorts")
-TRUE_VALUES = {"1", "t", "true", "y", "yes", "on"}
-FALSE_VALUES = {"0", "f", "false", "n", "no", "off"}
-
-MAX_VALUE_LENGTH = 1000
-MAX_LIST_VALUES = 500
-MAX_INT = 2**63 - 1  # a bigger literal overflows the database driver (a 500), so it is refused here
-MAX_DECIMAL_DIGITS = 30
-
 _PARAM_RE = re.compile(r"^q\[([^\[\]]+)\](\[\])?$")
 _SORT_RE = re.compile(r"^([a-z][a-z0-9_]*)(?:\s+(asc|desc))?$", re.IGNORECASE)
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")  # ASCII only: \d also matches other scripts' digits
-_DECIMAL_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 
 
 class SearchError(ValueError):
@@ -85,96 +57,6 @@ class SearchError(ValueError):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
-
-
-# --- the allowlist ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Field:
-    """A searchable attribute: its kind and, if it differs from the name, the model field it reads."""
-
-    kind: str
-    lookup: str | None = None
-    choices: tuple[str, ...] = ()
-    sortable: bool = True
-
-
-@dataclass(frozen=True)
-class Relation:
-    """An association a search may walk: `lookup` is the ORM relation, `many` when it is to-many."""
-
-    lookup: str
-    target: Searchable
-    many: bool = False
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """A flattened allowlist entry: `stock_item_variant_sku` -> `stock_item__variant__sku`."""
-
-    name: str
-    lookup: str
-    kind: str
-    choices: tuple[str, ...]
-    sortable: bool
-    many: bool
-
-
-@dataclass
-class Searchable:
-    """What one endpoint lets clients search and sort on, and its default order."""
-
-    fields: Mapping[str, Field]
-    relations: Mapping[str, Relation] = field(default_factory=dict)
-    default_order: tuple[str, ...] = ("-id",)
-
-    def attributes(self) -> dict[str, Attribute]:
-        """Every reachable attribute by its ransack name; an attribute declared directly wins over the
-        same name reached through an association (`stock_item_id` is the foreign key, not a join)."""
-        out: dict[str, Attribute] = {}
-        for name, spec in self.fields.items():
-            out[name] = Attribute(name, spec.lookup or name, spec.kind, spec.choices, spec.sortable, False)
-        for rel_name, relation in self.relations.items():
-            for sub in relation.target.attributes().values():
-                name = f"{rel_name}_{sub.name}"
-                if name in out:
-                    continue
-                many = relation.many or sub.many
-                out[name] = Attribute(name, f"{relation.lookup}__{sub.lookup}", sub.kind, sub.choices,
-                                      sub.sortable and not many, many)
-        return out
-
-
-def model_fields(model: type[models.Model], *names: str, sortable: bool = True) -> dict[str, Field]:
-    """Fields of `model` by name (or attname, like `stock_item_id`), their kinds read from the model."""
-    out = {}
-    for name in names:
-        model_field = model._meta.get_field(name)
-        out[name] = Field(kind=_kind_of(model_field), lookup=getattr(model_field, "attname", name),
-                          choices=tuple(str(c[0]) for c in (model_field.choices or ())), sortable=sortable)
-    return out
-
-
-def _kind_of(model_field) -> str:
-    if isinstance(model_field, models.ForeignKey):
-        return _kind_of(model_field.target_field)
-    if isinstance(model_field, models.BooleanField):
-        return BOOL
-    if isinstance(model_field, models.DateTimeField):
-        return DATETIME
-    if isinstance(model_field, models.DateField):
-        return DATE
-    if isinstance(model_field, models.DecimalField):
-        return DECIMAL
-    if isinstance(model_field, models.IntegerField | models.AutoField | models.BigAutoField):
-        return INT
-    if isinstance(model_field, models.CharField | models.TextField):
-        return CHOICE if model_field.choices else STR
-    raise TypeError(f"no search kind for {model_field!r}")
-
-
-# --- the result ---------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -192,9 +74,6 @@ class Search:
         if self.distinct:
             queryset = queryset.distinct()
         return queryset.order_by(*self.order_by)
-
-
-# --- parsing ---------------------------------------------------------------------------------------------
 
 
 def parse(params, searchable: Searchable) -> Search:
@@ -220,7 +99,7 @@ def parse(params, searchable: Searchable) -> Search:
             continue
         try:
             resolved = resolve_name(name, attributes)
-            parsed = _condition(resolved, values, as_list)
+            parsed = to_q(resolved, values, as_list)
         except ValueError as exc:
             errors.setdefault(param, []).append(str(exc))
             continue
@@ -251,164 +130,6 @@ def _items(params) -> Iterable[tuple[str, list[str]]]:
     if hasattr(params, "lists"):
         return list(params.lists())
     return [(k, v if isinstance(v, list) else [v]) for k, v in params.items()]
-
-
-def resolve_name(name: str, attributes: Mapping[str, Attribute]) -> tuple[Attribute, str]:
-    """Split `stock_item_variant_sku_not_eq` into (attribute, predicate).
-
-    Several splits can be valid (`x_not_eq` is x + not_eq, or x_not + eq); the longest allowlisted
-    attribute wins, which is what a reader of the name expects when both exist.
-    """
-    candidates = [
-        (attributes[name[: -len(pred) - 1]], pred)
-        for pred in PREDICATES
-        if name.endswith("_" + pred) and name[: -len(pred) - 1] in attributes
-    ]
-    if not candidates:
-        predicates = [pred for pred in PREDICATES if name.endswith("_" + pred)]
-        if not predicates:
-            raise ValueError(f"'{name}' does not end with a known predicate ({', '.join(PREDICATES)}).")
-        attr = name[: -len(max(predicates, key=len)) - 1]
-        raise ValueError(f"'{attr}' is not a searchable attribute here.")
-    attribute, predicate = max(candidates, key=lambda c: len(c[0].name))
-    allowed = PREDICATE_KINDS[predicate]
-    if allowed is not None and attribute.kind not in allowed:
-        raise ValueError(f"The predicate '{predicate}' does not apply to '{attribute.name}'.")
-    return attribute, predicate
-
-
-def _condition(resolved: tuple[Attribute, str], values: list[str], as_list: bool) -> tuple[Q, object] | None:
-    """The Q of one condition and the value it tests (a list for list predicates, the flag for flags)."""
-    attribute, predicate = resolved
-    lookup = attribute.lookup
-    if predicate in LIST_PREDICATES:
-        items = _list_values(values, as_list)
-        if not items:
-            return None
-        if len(items) > MAX_LIST_VALUES:
-            raise ValueError(f"At most {MAX_LIST_VALUES} values may be given.")
-        parsed = [cast(attribute, item) for item in items]
-        if predicate == "in":
-            return Q(**{f"{lookup}__in": parsed}), parsed
-        return ~Q(**{f"{lookup}__in": parsed}) & Q(**{f"{lookup}__isnull": False}), parsed
-
-    if as_list or len(values) > 1:
-        raise ValueError(f"The predicate '{predicate}' takes one value.")
-    raw = values[0] if values else ""
-    if raw.strip() == "":
-        return None
-
-    if predicate in FLAG_PREDICATES:
-        flag = cast_bool(raw)
-        if predicate in ("null", "not_null"):
-            return Q(**{f"{lookup}__isnull": flag == (predicate == "null")}), flag
-        if predicate in ("present", "blank"):
-            blank = Q(**{f"{lookup}__isnull": True}) | Q(**{lookup: ""})
-            return (blank if flag == (predicate == "blank") else ~blank), flag
-        wanted = predicate == "true"
-        # x_true=0 is "not true" in SQL: false, but not null.
-        return Q(**{lookup: wanted if flag else not wanted}), flag
-
-    value = cast(attribute, raw) if predicate not in TEXT_PREDICATES else _text(raw)
-    if predicate == "eq":
-        return Q(**{lookup: value}), value
-    if predicate == "not_eq":
-        # SQL `x <> v` (ransack) leaves out rows where x is null; Django's exclude would keep them.
-        return ~Q(**{lookup: value}) & Q(**{f"{lookup}__isnull": False}), value
-    if predicate == "not_cont":
-        return ~Q(**{f"{lookup}__icontains": value}) & Q(**{f"{lookup}__isnull": False}), value
-    return Q(**{f"{lookup}__{ORM_LOOKUP[predicate]}": value}), value
-
-
-TEXT_PREDICATES = {"cont", "not_cont", "i_cont", "start", "end"}
-ORM_LOOKUP = {
-    "lt": "lt",
-    "lteq": "lte",
-    "gt": "gt",
-    "gteq": "gte",
-    # Ransack's text matches ignore case (ILIKE on PostgreSQL); so do ours, on every database (SQLite folds
-    # the case of ASCII letters only).
-    "cont": "icontains",
-    "i_cont": "icontains",
-    "start": "istartswith",
-    "end": "iendswith",
-}
-
-
-def _list_values(values: list[str], as_list: bool) -> list[str]:
-    # q[x_in][]=a&q[x_in][]=b takes each value verbatim: the way to pass a value containing a comma.
-    items = values if as_list else [part for value in values for part in value.split(",")]
-    return [item.strip() for item in items if item.strip() != ""]
-
-
-def _text(raw: str) -> str:
-    if len(raw) > MAX_VALUE_LENGTH:
-        raise ValueError(f"Values are at most {MAX_VALUE_LENGTH} characters.")
-    return raw
-
-
-def cast_bool(raw: str) -> bool:
-    text = raw.strip().lower()
-    if text in TRUE_VALUES:
-        return True
-    if text in FALSE_VALUES:
-        return False
-    raise ValueError(f"'{raw}' is not a boolean (use true or false).")
-
-
-def cast(attribute: Attribute, raw: str):
-    """The value `raw` as the attribute's type; ValueError with a message for the client."""
-    text = raw.strip()
-    kind = attribute.kind
-    if kind == INT:
-        if not _INT_RE.match(text):
-            raise ValueError(f"'{raw}' is not a whole number.")
-        value = int(text)
-        if abs(value) > MAX_INT:
-            raise ValueError(f"'{raw}' is out of range.")
-        return value
-    if kind == DECIMAL:
-        if not _DECIMAL_RE.match(text) or len(text) > MAX_DECIMAL_DIGITS + 2:
-            raise ValueError(f"'{raw}' is not a number.")
-        try:
-            return Decimal(text)
-        except InvalidOperation:
-            raise ValueError(f"'{raw}' is not a number.") from None
-    if kind == BOOL:
-        return cast_bool(text)
-    if kind == DATETIME:
-        return _datetime(raw, text)
-    if kind == DATE:
-        parsed = _date_only(text)
-        if parsed is None:
-            raise ValueError(f"'{raw}' is not a date (YYYY-MM-DD).")
-        return parsed
-    if kind == CHOICE and attribute.choices and raw not in attribute.choices:
-        raise ValueError(f"'{raw}' is not one of {', '.join(attribute.choices)}.")
-    return _text(raw)
-
-
-def _date_only(text: str) -> date | None:
-    try:
-        return parse_date(text)
-    except ValueError:
-        return None
-
-
-def _datetime(raw: str, text: str) -> datetime:
-    """ISO 8601 date-time; a bare date means its midnight, a time without offset the server's zone."""
-    try:
-        parsed = parse_datetime(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        day = _date_only(text)
-        if day is None:
-            raise ValueError(f"'{raw}' is not an ISO 8601 date or date-time.")
-        parsed = datetime.combine(day, time.min)
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
 
 
 def _sort_terms(text: str, attributes: Mapping[str, Attribute]) -> list[str]:

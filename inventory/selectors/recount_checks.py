@@ -43,7 +43,7 @@ from django.db.models import F
 
 from inventory.models import Action, CostLayer, MovementFigures, StockItem, StockMovement
 from inventory.rawsql import placeholders, q, table
-from inventory.services.movement_counts import ledger_counts
+from inventory.selectors.movement_counts import ledger_counts
 from inventory.services.valuation import FIFO, ZERO, money, valuation_method
 
 # Rows fetched at a time from the checksum pass (one row per item): bounds memory on huge catalogues.

@@ -22,7 +22,7 @@ from inventory.services.movements import (
     set_count,
     ship,
 )
-from inventory.services.rules import Cause
+from inventory.services.rules import Cause, MovementRequest
 from inventory.services.transfers import transfer
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "InvalidMovement",
     "LocationMismatch",
     "MovementLocked",
+    "MovementRequest",
     "StockError",
     "adjust",
     "create_product",

@@ -13,8 +13,9 @@ from django.db import transaction
 from inventory.models import Action, Allocation, StockItem
 from inventory.services.errors import AllocationError, InsufficientStock
 from inventory.services.locking import lock_item
-from inventory.services.movements import acting_user, item_id_of, post_movement
-from inventory.services.rules import MAX_QUANTITY, Cause
+from inventory.services.movements import post_movement
+from inventory.services.refs import acting_user, pk_of
+from inventory.services.rules import MAX_BALANCE, MAX_QUANTITY, Cause, NewMovement
 
 REFERENCE_MAX_LENGTH = 64
 
@@ -47,7 +48,7 @@ def allocate(
     reference_type = _validate_reference("reference_type", reference_type)
     reference_id = _validate_reference("reference_id", reference_id)
     with transaction.atomic():
-        item = lock_item(item_id_of(stock_item))
+        item = lock_item(pk_of(stock_item))
         available = item.count_on_hand - item.quantity_allocated
         if quantity > available and not item.backorderable:
             raise InsufficientStock(
@@ -55,6 +56,9 @@ def allocate(
                 f"({item.count_on_hand} on hand, {item.quantity_allocated} allocated); "
                 f"the item is not backorderable."
             )
+        if item.quantity_allocated + quantity > MAX_BALANCE:
+            raise AllocationError(f"At most {MAX_BALANCE} units of a stock item may be allocated at once; "
+                                  f"{item.quantity_allocated} are.")
         allocation = Allocation.objects.create(stock_item=item, quantity=quantity, reference_type=reference_type,
                                                reference_id=reference_id, created_by=acting_user(user))
         item.quantity_allocated += quantity
@@ -66,7 +70,7 @@ def allocate(
 def _lock_allocation(allocation: Allocation | int) -> tuple[StockItem, Allocation]:
     """Lock the allocation's stock item, then re-read the allocation under that lock: every change to an
     allocation holds its item's lock, so the status read here cannot change until we commit."""
-    allocation_id = allocation.pk if isinstance(allocation, Allocation) else int(allocation)
+    allocation_id = pk_of(allocation)
     item_id = Allocation.objects.values_list("stock_item_id", flat=True).get(pk=allocation_id)
     item = lock_item(item_id)
     locked = Allocation.objects.get(pk=allocation_id)
@@ -93,14 +97,13 @@ def fulfil(allocation: Allocation | int, *, user=None) -> Allocation:
     reference. Refused (and nothing written) if a non-backorderable item no longer has the stock on hand."""
     with transaction.atomic():
         item, locked = _lock_allocation(allocation)
-        movement = post_movement(
+        movement = post_movement(NewMovement(
             item,
             -locked.quantity,
             Action.SOLD,
-            user=user,
             cause=Cause(resource_type=locked.reference_type, resource_id=locked.reference_id),
             notes=f"Fulfils allocation {locked.pk}",
-        )
+        ), user=user)
         item.quantity_allocated -= locked.quantity
         item.save(update_fields=["quantity_allocated", "updated_at"])
         locked.status = Allocation.Status.FULFILLED

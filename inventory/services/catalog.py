@@ -10,8 +10,9 @@ from django.db import transaction
 
 from inventory.models import Action, Product, StockItem, StockLocation, Variant
 from inventory.services.errors import InvalidMovement
-from inventory.services.locking import lock_item
+from inventory.services.locking import hold_locations, lock_item
 from inventory.services.movements import post_movement
+from inventory.services.rules import NewMovement
 
 
 @transaction.atomic
@@ -29,9 +30,11 @@ def create_stock_location(**fields) -> StockLocation:
 @transaction.atomic
 def create_variant(product: Product, **fields) -> Variant:
     variant = Variant.objects.create(product=product, **fields)
+    locations = list(StockLocation.objects.filter(propagate_all_variants=True))
+    held = hold_locations(location.pk for location in locations)  # none deleted under us (see locking)
     StockItem.objects.bulk_create(
         [StockItem(stock_location=location, variant=variant, backorderable=location.backorderable_default)
-         for location in StockLocation.objects.filter(propagate_all_variants=True)]
+         for location in locations if location.pk in held]
     )
     return variant
 
@@ -48,6 +51,9 @@ def ensure_stock_items(location: StockLocation, variant_ids: Iterable[int], *, c
     """The location's stock items for these variants, by variant id; missing ones are created when
     `create`, else an error names the first missing variant."""
     variant_ids = list(variant_ids)
+    if not hold_locations([location.pk]):
+        # Deleted by a concurrent request: nothing may be created or recorded there.
+        raise StockLocation.DoesNotExist(f"stock location {location.pk} no longer exists")
     items = {i.variant_id: i for i in StockItem.objects.filter(stock_location=location, variant_id__in=variant_ids)}
     if create and (discarded := [i.pk for i in items.values() if i.deleted_at is not None]):
         # Stock recorded again on a discarded item brings it back (see services.stock_items).
@@ -82,6 +88,8 @@ def create_stock_item(
     **fields,
 ) -> StockItem:
     """A stock item; an opening `count_on_hand` is recorded as a `received` movement, never written bare."""
+    if not hold_locations([location.pk]):
+        raise StockLocation.DoesNotExist(f"stock location {location.pk} no longer exists")
     existing = StockItem.objects.filter(stock_location=location, variant=variant).first()
     if existing is not None and existing.deleted_at is None:
         raise InvalidMovement("This variant already has a stock item at this location.", field="variant_id")
@@ -96,6 +104,6 @@ def create_stock_item(
     else:
         item = StockItem.objects.create(stock_location=location, variant=variant, **settings)
     if count_on_hand:
-        post_movement(lock_item(item.pk), count_on_hand, Action.RECEIVED, user=user, notes="Opening count")
+        post_movement(NewMovement(lock_item(item.pk), count_on_hand, Action.RECEIVED, notes="Opening count"), user=user)
         item.refresh_from_db()
     return item

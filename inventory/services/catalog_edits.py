@@ -7,7 +7,7 @@ them stays whole; a stock location can only be removed while nothing was ever re
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
@@ -22,7 +22,8 @@ from inventory.models import (
     Variant,
 )
 from inventory.services.catalog import create_stock_location, ensure_stock_items
-from inventory.services.errors import StockError
+from inventory.services.errors import Conflict, StockError
+from inventory.services.locking import is_lock_not_available
 
 PRODUCT_FIELDS = ("name", "slug", "description")
 VARIANT_FIELDS = ("sku", "price", "cost_price", "options_text", "weight", "height", "width", "depth",
@@ -123,8 +124,29 @@ def update_location(location: StockLocation, **fields) -> StockLocation:
 @transaction.atomic
 def delete_location(location: StockLocation) -> None:
     """Remove a location and its empty stock items. Refused once anything was recorded there: its
-    ledger, audits, transfers and allocations must keep pointing at it."""
+    ledger, audits, transfers and allocations must keep pointing at it.
+
+    Locks first, in the order writers take them, so that a write in progress at the location and the
+    deletion never both commit (the loser used to fail at commit, on a deferred foreign key): the location's
+    stock items in pk order, as a movement does (a movement being posted is waited for, then seen as history;
+    one posted after finds its item gone), then the location row without waiting (held by a request creating
+    stock items there: 409, try again).
+    """
+    locked = list(StockItem.objects.filter(stock_location=location).order_by("pk").select_for_update()
+                  .values_list("pk", flat=True))
+    try:
+        with transaction.atomic():
+            found = list(StockLocation.objects.select_for_update(nowait=True).filter(pk=location.pk)
+                         .values_list("pk", flat=True))
+    except OperationalError as exc:
+        if not is_lock_not_available(exc):
+            raise
+        raise Conflict("This stock location is in use by another request; try again.") from None
+    if not found:
+        raise StockLocation.DoesNotExist(f"stock location {location.pk} no longer exists")
     items = StockItem.objects.filter(stock_location=location)
+    if sorted(items.values_list("pk", flat=True)) != locked:
+        raise Conflict("Stock items were just added to this stock location; try again.")
     if (
         StockMovement.objects.filter(stock_location=location).exists()
         or MovementAudit.objects.filter(stock_item__stock_location=location).exists()

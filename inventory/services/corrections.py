@@ -13,7 +13,7 @@ from inventory.models import MovementAudit, StockItem, StockMovement
 from inventory.services.errors import InvalidMovement, MovementLocked
 from inventory.services.locking import lock_item_and_transfer_peers
 from inventory.services.movement_counts import bump
-from inventory.services.movements import acting_user
+from inventory.services.refs import acting_user, pk_of
 from inventory.services.repost import repost_limit, repost_with_dependents
 from inventory.services.rules import Cause, validate_movement_date, validate_quantity, validate_unit_cost
 
@@ -30,7 +30,7 @@ def snapshot(movement: StockMovement) -> dict:
 
 
 def _lock_movement(movement: StockMovement | int) -> tuple[StockItem, StockMovement]:
-    movement_id = movement.pk if isinstance(movement, StockMovement) else int(movement)
+    movement_id = pk_of(movement)
     item_id = StockMovement.objects.values_list("stock_item_id", flat=True).get(pk=movement_id)
     item = lock_item_and_transfer_peers(item_id)  # the edit reposts the item, maybe through its transfers
     locked = StockMovement.objects.select_related("figures").get(pk=movement_id)  # re-read under the item lock

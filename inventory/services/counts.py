@@ -20,7 +20,7 @@ from django.utils import timezone
 from inventory.models import StockItem, StockLocation, StockMovement, Variant
 from inventory.services.catalog import ensure_stock_items
 from inventory.services.errors import InvalidMovement, StockError
-from inventory.services.locking import lock_items
+from inventory.services.locking import lock_all
 from inventory.services.movements import apply_counts_to_locked
 from inventory.services.rules import MAX_QUANTITY, Cause
 
@@ -211,7 +211,7 @@ def apply_counts(
         for location_id, variant_ids in wanted.items():
             for variant_id, item in ensure_stock_items(locations[location_id], variant_ids, create=True).items():
                 item_ids[(variant_id, location_id)] = item.pk
-        locked = lock_items(item_ids.values())
+        locked = lock_all(item_ids.values())
 
         reference = new_count_reference()
         cause = Cause(resource_type=COUNT_RESOURCE_TYPE, resource_id=reference)

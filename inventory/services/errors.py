@@ -43,3 +43,12 @@ class MovementLocked(StockError):
 class AllocationError(StockError):
     field = "quantity"
     code = "allocation"
+
+
+class Conflict(StockError):
+    """Another request is changing the same thing right now (the same Idempotency-Key still running, a stock
+    location being used while it is deleted): nothing was written and the request may be sent again in
+    `retry_after` seconds. The APIs answer 409 with Retry-After."""
+
+    code = "conflict"
+    retry_after = 1

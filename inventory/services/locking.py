@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
-from django.db import connection, transaction
+import psycopg.errors
+from django.db import OperationalError, connection, transaction
 
 from inventory.models import Product, StockItem, StockLocation, Variant
 from inventory.rawsql import ModelReader, placeholders, table
@@ -54,11 +55,18 @@ def _lock_statement(with_product: bool) -> tuple[list[ModelReader], str]:
     return readers, sql
 
 
+def lock_all(item_ids: Iterable[int], *, with_product: bool = False) -> dict[int, StockItem]:
+    """`lock_items`, for ids read before the lock: StockItem.DoesNotExist (a 404) if one of them was deleted
+    meanwhile (an empty item, or the location it was at), instead of a missing key later."""
+    ids = set(item_ids)
+    items = lock_items(ids, with_product=with_product)
+    if missing := ids - items.keys():
+        raise StockItem.DoesNotExist(f"stock item {min(missing)} does not exist")
+    return items
+
+
 def lock_item(item_id: int, *, with_product: bool = False) -> StockItem:
-    items = lock_items([item_id], with_product=with_product)
-    if item_id not in items:
-        raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
-    return items[item_id]
+    return lock_all([item_id], with_product=with_product)[item_id]
 
 
 def lock_item_and_transfer_peers(item_id: int, *, with_product: bool = False) -> StockItem:
@@ -72,4 +80,30 @@ def lock_item_and_transfer_peers(item_id: int, *, with_product: bool = False) ->
     """
     variant_id = StockItem.objects.values_list("variant_id", flat=True).get(pk=item_id)
     peers = StockItem.objects.filter(variant_id=variant_id).values_list("pk", flat=True)
-    return lock_items([item_id, *peers], with_product=with_product)[item_id]
+    items = lock_items([item_id, *peers], with_product=with_product)
+    if item_id not in items:  # deleted since its variant was read
+        raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
+    return items[item_id]
+
+
+def hold_locations(location_ids: Iterable[int]) -> set[int]:
+    """Keep these stock locations from being deleted until this transaction ends; the ids that (still) exist.
+
+    Taken before creating stock items at a location: a foreign key to it is only checked at commit, so a
+    location deleted meanwhile would surface as an IntegrityError then. FOR KEY SHARE (pk order) does not block
+    other writers, only `delete_location`'s lock, which fails fast while one is held (409); a deletion that got
+    there first is waited for, and the location then found gone. No-op lock on SQLite (writers serialised).
+    """
+    ids = sorted(set(location_ids))
+    if not ids:
+        return set()
+    lock = " FOR KEY SHARE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table(StockLocation)} WHERE id IN ({placeholders(len(ids))})"
+                       f" ORDER BY id{lock}", ids)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def is_lock_not_available(exc: OperationalError) -> bool:
+    """Whether a database error is PostgreSQL's 'lock not available' (NOWAIT, or lock_timeout expired)."""
+    return isinstance(exc.__cause__, psycopg.errors.LockNotAvailable)

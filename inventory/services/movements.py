@@ -23,55 +23,36 @@ from inventory.services import ledger_io as io
 from inventory.services.errors import InvalidMovement, LocationMismatch
 from inventory.services.locking import lock_item, lock_item_and_transfer_peers
 from inventory.services.movement_counts import bump
+from inventory.services.refs import acting_user, pk_of
 from inventory.services.repost import repost_limit, repost_with_dependents
 from inventory.services.rules import (
     MAX_QUANTITY,
     NO_CAUSE,
     Cause,
+    MovementRequest,
     NewMovement,
+    check_balance,
     item_location_problem,
     positive,
     validate_entries,
-    validate_movement_date,
     validate_quantity,
-    validate_unit_cost,
 )
-from inventory.services.valuation import ITEM_FIGURES, ZERO, ItemValuation, Lot
+from inventory.services.valuation import ITEM_FIGURES, ZERO, ItemValuation
 
 
-def item_id_of(stock_item: StockItem | int) -> int:
-    return stock_item.pk if isinstance(stock_item, StockItem) else int(stock_item)
-
-
-def acting_user(user):
-    """The user to record as the author, or None for an anonymous or missing one."""
-    return user if getattr(user, "is_authenticated", False) else None
-
-
-def post_movement(
-    item: StockItem,
-    quantity: int,
-    action: str,
-    *,
-    user=None,
-    movement_date: datetime | None = None,
-    value_per_unit: Decimal | str | None = None,
-    lots: list[Lot] | None = None,
-    cause: Cause = NO_CAUSE,
-    notes: str = "",
-    transfer=None,
-    source_movement: StockMovement | None = None,
-) -> StockMovement:
+def post_movement(entry: NewMovement, *, user=None) -> StockMovement:
     """Write one movement on an item this transaction has already locked (see `locking`).
 
     The building block of every service that changes stock; callers outside `inventory.services`
     use `record_movement` and friends instead. A `counted` movement also stamps `last_counted_at`.
     """
-    entry = NewMovement(item, quantity, action, cause, notes, value_per_unit=validate_unit_cost(value_per_unit),
-                        movement_date=validate_movement_date(movement_date), lots=lots, transfer=transfer,
-                        source_movement=source_movement)
     validate_entries([entry])
-    last_date = item.last_movement_at
+    return _write(entry, user)
+
+
+def _write(entry: NewMovement, user) -> StockMovement:
+    """Write a validated entry: appended, or inserted and reposted when dated before the item's newest."""
+    last_date = entry.item.last_movement_at
     if entry.movement_date is not None and last_date is not None and entry.movement_date < last_date:
         return _post_backdated(entry, user)
     return _append([entry], user)[0]
@@ -219,27 +200,17 @@ def insert_movements(movements: list[StockMovement], now) -> None:
         io.insert_instances(MovementFigures, figures)
 
 
-def record_movement(
-    stock_item: StockItem | int,
-    quantity: int,
-    action: str,
-    *,
-    user=None,
-    movement_date: datetime | None = None,
-    value_per_unit: Decimal | str | None = None,
-    cause: Cause = NO_CAUSE,
-    notes: str = "",
-    location: int | None = None,
-) -> StockMovement:
-    """Record one movement of `quantity` (signed) on a stock item, in its own transaction.
+def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
+    """Record one movement of `request.quantity` (signed) on a stock item, in its own transaction.
 
-    With `location` (a stock location id) the item must exist and belong to it, else LocationMismatch:
-    checked under the item's lock, which spares the caller a SELECT of its own.
+    With `request.location` (a stock location id) the item must exist and belong to it, else
+    LocationMismatch: checked under the item's lock, which spares the caller a SELECT of its own.
     """
-    item_id = item_id_of(stock_item)
+    item_id = pk_of(request.stock_item)
+    location, quantity, action = request.location, request.quantity, request.action
     with transaction.atomic():
         # A dated movement may be backdated, and its repost may flow through transfers (see locking).
-        lock = lock_item_and_transfer_peers if movement_date is not None else lock_item
+        lock = lock_item_and_transfer_peers if request.movement_date is not None else lock_item
         try:
             item = lock(item_id, with_product=True)  # the APIs render the movement from it
         except StockItem.DoesNotExist:
@@ -253,32 +224,38 @@ def record_movement(
         validate_quantity(quantity, action)
         if action in (Action.TRANSFERRED_IN, Action.TRANSFERRED_OUT):
             raise InvalidMovement("Transfers move stock between two locations; use a transfer.", field="action")
+        entry = request.entry(item)
+        # The rest of `validate_entries` for one entry without lots: its quantity is checked above.
+        check_balance(item, item.count_on_hand, quantity)
         # A counted movement stamps last_counted_at itself (see post_movement).
-        return post_movement(item, quantity, action, user=user, movement_date=movement_date,
-                             value_per_unit=value_per_unit, cause=cause, notes=notes)
+        return _write(entry, user)
 
 
-def receive(stock_item: StockItem | int, quantity: int, **kwargs) -> StockMovement:
+def receive(stock_item: StockItem | int, quantity: int, *, user=None, **fields) -> StockMovement:
     """Goods in: `quantity` > 0, valued at `value_per_unit` (else the variant's cost price)."""
-    return record_movement(stock_item, quantity, Action.RECEIVED, **kwargs)
+    return record_movement(MovementRequest(stock_item=stock_item, quantity=quantity, action=Action.RECEIVED,
+                                           **fields), user=user)
 
 
-def sell(stock_item: StockItem | int, quantity: int, **kwargs) -> StockMovement:
+def sell(stock_item: StockItem | int, quantity: int, *, user=None, **fields) -> StockMovement:
     """Goods out to a customer: `quantity` > 0 units leave stock (stored as a negative movement)."""
-    return record_movement(stock_item, -positive(quantity), Action.SOLD, **kwargs)
+    return record_movement(MovementRequest(stock_item=stock_item, quantity=-positive(quantity), action=Action.SOLD,
+                                           **fields), user=user)
 
 
 ship = sell
 
 
-def return_items(stock_item: StockItem | int, quantity: int, **kwargs) -> StockMovement:
+def return_items(stock_item: StockItem | int, quantity: int, *, user=None, **fields) -> StockMovement:
     """Customer return: `quantity` > 0 units come back into stock."""
-    return record_movement(stock_item, quantity, Action.RETURNED, **kwargs)
+    return record_movement(MovementRequest(stock_item=stock_item, quantity=quantity, action=Action.RETURNED,
+                                           **fields), user=user)
 
 
-def adjust(stock_item: StockItem | int, delta: int, **kwargs) -> StockMovement:
+def adjust(stock_item: StockItem | int, delta: int, *, user=None, **fields) -> StockMovement:
     """A signed correction (damage, found stock, ...)."""
-    return record_movement(stock_item, delta, Action.ADJUSTED, **kwargs)
+    return record_movement(MovementRequest(stock_item=stock_item, quantity=delta, action=Action.ADJUSTED,
+                                           **fields), user=user)
 
 
 def set_count(
@@ -295,7 +272,7 @@ def set_count(
         raise InvalidMovement(f"Counted quantity must be a whole number from 0 to {MAX_QUANTITY}.",
                               field="count_on_hand")
     with transaction.atomic():
-        item = lock_item(item_id_of(stock_item))
+        item = lock_item(pk_of(stock_item))
         return apply_count_to_locked(item, counted, user=user, notes=notes, cause=cause)
 
 
@@ -304,7 +281,8 @@ def apply_count_to_locked(item: StockItem, counted: int, *, user=None, notes: st
     """`set_count` for an item already locked by the caller (bulk counts lock many items at once)."""
     delta = counted - item.count_on_hand
     if delta:
-        return post_movement(item, delta, Action.COUNTED, user=user, notes=notes, cause=cause)  # stamps the item
+        # A counted movement stamps the item itself.
+        return post_movement(NewMovement(item, delta, Action.COUNTED, cause, notes), user=user)
     item.last_counted_at = timezone.now()
     item.save(update_fields=["last_counted_at"])
     return None

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from inventory.models import StockItem, StockLocation, StockMovement
+from inventory.selectors.movement_counts import ledger_counts
 from inventory.selectors.recount_checks import Drift, checksum_failures, exact_drifts, key_at_rank
 from inventory.services.errors import StockError
 from inventory.services.locking import lock_items
-from inventory.services.movement_counts import ledger_counts
 from inventory.services.repost import LEDGER_START, Key, repost_with_dependents
 
 CHUNK_SIZE = 500

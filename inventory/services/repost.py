@@ -37,6 +37,7 @@ from inventory.rawsql import q, select, table
 from inventory.services import ledger_io as io
 from inventory.services.errors import InsufficientStock, StockError
 from inventory.services.locking import lock_items
+from inventory.services.rules import pushes_below_zero
 from inventory.services.valuation import ITEM_FIGURES, ZERO, ItemValuation
 
 Key = tuple[datetime, int]  # (movement_date, id): a position in an item's ledger
@@ -172,7 +173,10 @@ def _replay(item: StockItem, state: ItemValuation, rows: list[LedgerRow], lots: 
         if row.quantity > 0 and row_lots is None and not row.unit_cost_fixed:
             row.value_per_unit = state.average
         state.apply(row, row_lots)
-        if row.checked and row.balance_after < 0:
+        # A new row (rank 0: no figures yet) is judged against the balance before it, any other against the
+        # balance it had before the correction (rules.pushes_below_zero).
+        before = row.balance_after - row.quantity if row.stored[1] == 0 else row.stored[2]
+        if row.checked and pushes_below_zero(before, row.balance_after):
             date = StockMovement.objects.values_list("movement_date", flat=True).get(pk=row.pk)
             raise InsufficientStock(
                 f"Stock of {item.variant.sku} at {item.stock_location.code} would fall to "

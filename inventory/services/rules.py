@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from inventory.models import ACTION_SIGN, Action, StockItem, StockMovement
 from inventory.services.errors import InsufficientStock, InvalidMovement
-from inventory.services.valuation import Lot, unit_cost
+from inventory.services.valuation import MAX_BALANCE, Lot, unit_cost
 
 # Ledger quantities are 32-bit integers; no single movement or balance may come near the limit.
 MAX_QUANTITY = 1_000_000_000
@@ -57,6 +57,31 @@ class NewMovement:
     lots: list[Lot] | None = None
     transfer: object = None
     source_movement: StockMovement | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MovementRequest:
+    """One movement asked for from outside the services (API, admin, command, test): `record_movement`
+    locks the item, checks it against `location` and the rules, and writes it as a `NewMovement`.
+
+    `stock_item` is an item or its id; with `location` (a stock location id) the item must exist and
+    belong to it. `value_per_unit` and `movement_date` are raw here and validated once, by `entry`.
+    """
+
+    stock_item: StockItem | int
+    quantity: int
+    action: str
+    movement_date: datetime | None = None
+    value_per_unit: Decimal | str | None = None
+    cause: Cause = NO_CAUSE
+    notes: str = ""
+    location: int | None = None
+
+    def entry(self, item: StockItem) -> NewMovement:
+        """The movement to write on `item`, the request's item as locked by the caller."""
+        return NewMovement(item, self.quantity, self.action, self.cause, self.notes,
+                           value_per_unit=validate_unit_cost(self.value_per_unit),
+                           movement_date=validate_movement_date(self.movement_date))
 
 
 def validate_quantity(quantity: int, action: str) -> None:
@@ -113,11 +138,18 @@ def item_location_problem(item_id: int, item_location_id: int | None, location_i
     return None
 
 
+def pushes_below_zero(before: int, after: int) -> bool:
+    """The rule for items that are not backorderable: a change may not leave the balance below zero and lower
+    than it was. An item already short (made non-backorderable while short, or corrected into it) can always
+    take stock in, so it never gets stuck; it just can't give out more."""
+    return after < 0 and after < before
+
+
 def check_balance(item: StockItem, on_hand: int, quantity: int) -> None:
     new_balance = on_hand + quantity
-    if abs(new_balance) > MAX_QUANTITY * 2:
+    if abs(new_balance) > MAX_BALANCE:
         raise InvalidMovement("The resulting stock level is out of range.", field="quantity")
-    if new_balance < 0 and not item.backorderable:
+    if not item.backorderable and pushes_below_zero(on_hand, new_balance):
         raise InsufficientStock(
             f"Only {on_hand} of {item.variant.sku} on hand at {item.stock_location.code}; "
             f"the item is not backorderable."

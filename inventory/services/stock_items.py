@@ -10,7 +10,8 @@ from inventory.models import Action, Allocation, MovementAudit, StockItem, Stock
 from inventory.services.errors import InsufficientStock, InvalidMovement
 from inventory.services.locking import lock_item
 from inventory.services.movements import apply_count_to_locked, post_movement
-from inventory.services.rules import MAX_QUANTITY, NO_CAUSE, Cause
+from inventory.services.refs import pk_of
+from inventory.services.rules import MAX_QUANTITY, NO_CAUSE, Cause, NewMovement
 
 SETTING_FIELDS = ("backorderable", "reorder_point", "max_stock_level")
 
@@ -40,7 +41,7 @@ def update_stock_item(
         raise InvalidMovement("Give the count to set with force.", field="count_on_hand")
     if force and not 0 <= count_on_hand <= MAX_QUANTITY:
         raise InvalidMovement(f"A count must be from 0 to {MAX_QUANTITY}.", field="count_on_hand")
-    item_id = stock_item.pk if isinstance(stock_item, StockItem) else int(stock_item)
+    item_id = pk_of(stock_item)
     with transaction.atomic():
         item = lock_item(item_id)
         if settings:
@@ -52,8 +53,8 @@ def update_stock_item(
                 apply_count_to_locked(item, count_on_hand, user=user, cause=cause,
                                       notes=f"count_on_hand set to {count_on_hand}")
             elif count_on_hand:
-                post_movement(item, count_on_hand, Action.ADJUSTED, user=user, cause=cause,
-                              notes=f"count_on_hand adjusted by {count_on_hand:+d}")
+                post_movement(NewMovement(item, count_on_hand, Action.ADJUSTED, cause,
+                                          notes=f"count_on_hand adjusted by {count_on_hand:+d}"), user=user)
         except (InsufficientStock, InvalidMovement) as exc:
             if exc.field not in ("quantity", "count_on_hand"):
                 raise

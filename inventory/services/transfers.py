@@ -12,9 +12,10 @@ from inventory.models import Action, StockLocation, StockTransfer, Variant
 from inventory.services.catalog import ensure_stock_items
 from inventory.services.errors import InvalidMovement
 from inventory.services.ledger_io import transfer_lots
-from inventory.services.locking import lock_items
+from inventory.services.locking import lock_all
 from inventory.services.movements import post_movement
-from inventory.services.rules import NO_CAUSE, Cause, validate_quantity
+from inventory.services.refs import acting_user, pk_of
+from inventory.services.rules import NO_CAUSE, Cause, NewMovement, validate_quantity
 
 
 def _new_number() -> str:
@@ -45,7 +46,7 @@ def transfer(
     quantities: dict[int, int] = {}
     for variant, quantity in lines:
         validate_quantity(quantity, Action.TRANSFERRED_IN)
-        variant_id = variant.pk if isinstance(variant, Variant) else int(variant)
+        variant_id = pk_of(variant)
         if variant_id in quantities:
             raise InvalidMovement(f"Variant {variant_id} appears on more than one line.", field="lines")
         quantities[variant_id] = quantity
@@ -53,26 +54,25 @@ def transfer(
     with transaction.atomic():
         source_items = ensure_stock_items(source, quantities, create=False)
         destination_items = ensure_stock_items(destination, quantities, create=True)
-        locked = lock_items([i.pk for i in source_items.values()] + [i.pk for i in destination_items.values()])
+        locked = lock_all([i.pk for i in source_items.values()] + [i.pk for i in destination_items.values()])
         record = _create_transfer(source, destination, reference, user)
         for variant_id, quantity in quantities.items():
             out_item = locked[source_items[variant_id].pk]
             in_item = locked[destination_items[variant_id].pk]
-            out_leg = post_movement(out_item, -quantity, Action.TRANSFERRED_OUT, user=user, cause=cause,
-                                    notes=notes, transfer=record)
-            post_movement(in_item, quantity, Action.TRANSFERRED_IN, user=user, cause=cause, notes=notes,
-                          transfer=record, source_movement=out_leg, lots=transfer_lots(out_leg.pk))
+            out_leg = post_movement(NewMovement(out_item, -quantity, Action.TRANSFERRED_OUT, cause, notes,
+                                                transfer=record), user=user)
+            post_movement(NewMovement(in_item, quantity, Action.TRANSFERRED_IN, cause, notes, transfer=record,
+                                      source_movement=out_leg, lots=transfer_lots(out_leg.pk)), user=user)
         return record
 
 
 def _create_transfer(source, destination, reference, user) -> StockTransfer:
-    created_by = user if getattr(user, "is_authenticated", False) else None
     for _ in range(5):
         try:
             with transaction.atomic():
                 return StockTransfer.objects.create(number=_new_number(), source_location=source,
                                                     destination_location=destination, reference=reference,
-                                                    created_by=created_by)
+                                                    created_by=acting_user(user))
         except IntegrityError:
             continue
     raise RuntimeError("could not allocate a transfer number")

@@ -52,6 +52,10 @@ UNIT_COST_PLACES = Decimal("0.0001")
 ZERO = Decimal("0")
 # Totals and values are stored as DECIMAL(16, 2): anything larger would overflow the column.
 MAX_MONEY = Decimal("99999999999999.99")
+# Balances and a stock item's totals (count on hand, quantity allocated) are 32-bit integer columns: they stay
+# within this bound (twice the largest movement, rules.MAX_QUANTITY), well inside 2**31 - 1, so no running sum
+# wraps or overflows, on any row of a reposted ledger too.
+MAX_BALANCE = 2_000_000_000
 
 Lot = tuple[int, Decimal]  # (quantity, unit cost) arriving together
 
@@ -219,6 +223,9 @@ class ItemValuation:
         row.running_value = self.value
         row.value_in_stock_after = money(self.value)
         row.average_cost_after = self.average
+        if abs(self.balance) > MAX_BALANCE:
+            raise InvalidMovement(f"The resulting stock level is out of range (at most {MAX_BALANCE} either way).",
+                                  field="quantity")
         if abs(row.total_cost) > MAX_MONEY or abs(row.value_in_stock_after) > MAX_MONEY:
             raise InvalidMovement(f"The value of this movement or of the stock after it exceeds {MAX_MONEY}.",
                                   field="quantity")

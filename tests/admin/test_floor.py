@@ -106,8 +106,10 @@ def test_search_by_sku_or_location_code(staff_client, ledger, field):
 def test_a_batch_shows_the_date_it_was_received_not_of_the_last_repost(superuser_client):
     item = StockItemFactory()
     received = timezone.now() - timedelta(days=40)
-    services.record_movement(item, 5, "received", movement_date=received, value_per_unit="2")
-    services.record_movement(item, 1, "received", movement_date=received - timedelta(days=1))  # reposts
+    services.record_movement(services.MovementRequest(stock_item=item, quantity=5, action="received",
+                                                      movement_date=received, value_per_unit="2"))
+    services.record_movement(services.MovementRequest(stock_item=item, quantity=1, action="received",
+                                                      movement_date=received - timedelta(days=1)))  # reposts
     expected = timezone.localtime(received).strftime("%Y-%m-%d %H:%M")
     assert expected in superuser_client.get(admin_url(StockItem, "change", item.pk)).content.decode()
     assert expected in superuser_client.get(admin_url(CostLayer, "changelist")).content.decode()

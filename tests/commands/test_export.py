@@ -34,8 +34,9 @@ def ledger():
     items = [StockItemFactory(stock_location=location, variant=VariantFactory(sku=f"S-{n}"))
              for n, location in enumerate([main, main, shop])]
     for days, item in enumerate(items * 3):
-        services.record_movement(item, 2, "received", movement_date=now - timedelta(days=10 - days),
-                                 value_per_unit="1.5")
+        services.record_movement(services.MovementRequest(stock_item=item, quantity=2, action="received",
+                                                          movement_date=now - timedelta(days=10 - days),
+                                                          value_per_unit="1.5"))
     return main, shop, items
 
 

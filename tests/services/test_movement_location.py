@@ -16,7 +16,7 @@ from inventory.services.allocations import allocate, fulfil
 from inventory.services.counts import CountRow, apply_counts
 from inventory.services.locking import lock_items
 from inventory.services.movements import post_many
-from inventory.services.rules import NewMovement
+from inventory.services.rules import MovementRequest, NewMovement
 from tests.factories import StockItemFactory, StockLocationFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,8 +59,8 @@ def test_opening_count_of_a_new_item(two_locations):
     lambda item: services.return_items(item, 1),
     lambda item: services.adjust(item, -1),
     lambda item: services.set_count(item, 7),
-    lambda item: services.record_movement(item.pk, 5, Action.RECEIVED,
-                                          movement_date=timezone.now() - timedelta(days=3)),  # backdated: reposts
+    lambda item: services.record_movement(MovementRequest(stock_item=item.pk, quantity=5, action=Action.RECEIVED,
+                                          movement_date=timezone.now() - timedelta(days=3))),  # backdated: reposts
 ])
 def test_single_movements(two_locations, write):
     for item in two_locations:

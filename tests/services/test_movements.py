@@ -21,7 +21,7 @@ from inventory.models import (
 from inventory.services.errors import InsufficientStock, InvalidMovement, MovementLocked
 from inventory.services.locking import lock_item
 from inventory.services.movements import apply_count_to_locked, post_movement
-from inventory.services.rules import MAX_QUANTITY
+from inventory.services.rules import MAX_QUANTITY, MovementRequest, NewMovement
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
 from tests.services.invariants import assert_invariants
 
@@ -79,24 +79,28 @@ def test_sell_ship_return_adjust_signs(item):
 
 
 def test_record_movement_takes_an_item_id(item):
-    movement = services.record_movement(item.pk, -2, Action.ADJUSTED)
+    movement = services.record_movement(MovementRequest(stock_item=item.pk, quantity=-2, action=Action.ADJUSTED))
     assert movement.stock_item_id == item.pk
     assert assert_invariants(item).count_on_hand == 8
+
+
+def record(stock_item, quantity, action):
+    return services.record_movement(MovementRequest(stock_item=stock_item, quantity=quantity, action=action))
 
 
 @pytest.mark.parametrize(
     ("call", "field"),
     [
-        (lambda i: services.record_movement(i, 0, Action.ADJUSTED), "quantity"),
-        (lambda i: services.record_movement(i, 5, Action.SOLD), "quantity"),
-        (lambda i: services.record_movement(i, -5, Action.RECEIVED), "quantity"),
-        (lambda i: services.record_movement(i, -5, Action.RETURNED), "quantity"),
-        (lambda i: services.record_movement(i, 5, "stolen"), "action"),
-        (lambda i: services.record_movement(i, 5, Action.TRANSFERRED_IN), "action"),
-        (lambda i: services.record_movement(i, -5, Action.TRANSFERRED_OUT), "action"),
-        (lambda i: services.record_movement(i, 1.5, Action.ADJUSTED), "quantity"),
-        (lambda i: services.record_movement(i, "3", Action.ADJUSTED), "quantity"),
-        (lambda i: services.record_movement(i, True, Action.ADJUSTED), "quantity"),
+        (lambda i: record(i, 0, Action.ADJUSTED), "quantity"),
+        (lambda i: record(i, 5, Action.SOLD), "quantity"),
+        (lambda i: record(i, -5, Action.RECEIVED), "quantity"),
+        (lambda i: record(i, -5, Action.RETURNED), "quantity"),
+        (lambda i: record(i, 5, "stolen"), "action"),
+        (lambda i: record(i, 5, Action.TRANSFERRED_IN), "action"),
+        (lambda i: record(i, -5, Action.TRANSFERRED_OUT), "action"),
+        (lambda i: record(i, 1.5, Action.ADJUSTED), "quantity"),
+        (lambda i: record(i, "3", Action.ADJUSTED), "quantity"),
+        (lambda i: record(i, True, Action.ADJUSTED), "quantity"),
         (lambda i: services.sell(i, 0), "quantity"),
         (lambda i: services.sell(i, -2), "quantity"),
         (lambda i: services.receive(i, MAX_QUANTITY + 1), "quantity"),
@@ -223,7 +227,7 @@ def test_set_count_when_equal_writes_no_movement_but_stamps(item):
 
 
 def test_counted_movement_through_record_movement_stamps_last_counted_at(item):
-    services.record_movement(item, -1, Action.COUNTED)
+    services.record_movement(MovementRequest(stock_item=item, quantity=-1, action=Action.COUNTED))
     item.refresh_from_db()
     assert item.last_counted_at is not None
 
@@ -249,14 +253,14 @@ def test_apply_count_to_locked_and_post_movement_work_under_a_callers_lock(item)
     with transaction.atomic():
         locked = lock_item(item.pk)
         assert apply_count_to_locked(locked, 4).quantity == -6
-        post_movement(locked, 2, Action.ADJUSTED, notes="found")
+        post_movement(NewMovement(locked, 2, Action.ADJUSTED, notes="found"))
     assert assert_invariants(item).count_on_hand == 6
 
 
 def test_post_movement_refuses_lots_without_a_source_movement(item):
     before = state()
     with transaction.atomic(), pytest.raises(InvalidMovement):
-        post_movement(lock_item(item.pk), 2, Action.RECEIVED, lots=[(2, Decimal("1"))])
+        post_movement(NewMovement(lock_item(item.pk), 2, Action.RECEIVED, lots=[(2, Decimal("1"))]))
     assert state() == before
 
 

@@ -81,7 +81,7 @@ def test_post_many_matches_posting_one_by_one(seed):
     with transaction.atomic():
         locked = lock_items(a.pk for a, _ in pairs)
         for k, quantity, action in entries:
-            post_movement(locked[pairs[k][0].pk], quantity, action, cause=cause, notes=f"n{k}")
+            post_movement(NewMovement(locked[pairs[k][0].pk], quantity, action, cause, f"n{k}"))
     with transaction.atomic():
         locked = lock_items(b.pk for _, b in pairs)
         written = post_many([NewMovement(locked[pairs[k][1].pk], quantity, action, cause, f"n{k}")
@@ -124,7 +124,7 @@ def test_backorderable_shortfall_and_settlement_match():
     with transaction.atomic():
         item = lock_items([pairs[0][0].pk])[pairs[0][0].pk]
         for _, quantity, action in entries:
-            post_movement(item, quantity, action)
+            post_movement(NewMovement(item, quantity, action))
     with transaction.atomic():
         item = lock_items([pairs[0][1].pk])[pairs[0][1].pk]
         post_many([NewMovement(item, quantity, action) for _, quantity, action in entries])

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from accounts.authentication import InvalidApiKey
 from config.postgresql.base import is_stale_plan
-from inventory.services.errors import StockError
+from inventory.services.errors import Conflict, StockError
 
 logger = logging.getLogger("stockroom.api")
 
@@ -28,6 +28,7 @@ NOT_FOUND = "not_found"  # 404
 METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
 BAD_REQUEST = "bad_request"  # unparseable body: 400
 INVALID = "invalid"  # validation or domain refusal: 422
+CONFLICT = "conflict"  # the same thing is being changed by another request right now: 409 + Retry-After
 UNSUPPORTED_MEDIA = "unsupported_media"  # 415
 THROTTLED = "throttled"  # 429
 SERVER_ERROR = "server_error"  # 500
@@ -42,6 +43,7 @@ STATUS = {
     BAD_REQUEST: 400,
     UNSUPPORTED_MEDIA: 415,
     INVALID: 422,
+    CONFLICT: 409,
     THROTTLED: 429,
     SERVER_ERROR: 500,
     UNAVAILABLE: 503,
@@ -111,6 +113,8 @@ def flatten(detail, prefix: str = "", *, root: str = "base") -> dict[str, list[s
 
 def classify(exc: Exception) -> ApiError:
     """Map any exception raised below a view to an ApiError. Never raises."""
+    if isinstance(exc, Conflict):
+        return ApiError(CONFLICT, exc.message, exc.as_errors(), retry_after=exc.retry_after)
     if isinstance(exc, StockError):
         return ApiError(INVALID, exc.message, exc.as_errors())
     if isinstance(exc, BadQuery):

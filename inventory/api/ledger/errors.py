@@ -36,6 +36,7 @@ KATANA_NAMES = {
     403: "ForbiddenError",
     404: "NotFoundError",
     405: "MethodNotAllowedError",
+    409: "ConflictError",
     415: "UnsupportedMediaTypeError",
     422: "UnprocessableEntityError",
     429: "TooManyRequests",

@@ -1,8 +1,10 @@
 """Rendering of the ledger family.
 
-Rows are rendered by plain functions (the feed returns up to 250 rows per request and is on the hot
-path); the DRF serializers below describe the very same shapes for the OpenAPI schema, and a test
-keeps the two in step.
+Feed rows are rendered by a column serializer (`api.common.columns`): one declaration is both what is
+sent and what the OpenAPI schema shows, and it renders a row at the cost of a dict literal (the feed
+returns up to 250 rows per request and is on the hot path). The product history's rows are worked out
+by `history_entry` (several keys share one computed figure); its serializer describes that shape for the
+schema, and a test keeps the two in step.
 
 Money: the feed sends JSON numbers, as the contract asks, converted from the stored Decimal only
 here, at the very end. The product history sends money as decimal strings ("950.00"), so what the
@@ -17,6 +19,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from inventory.api.common.columns import Column, ColumnSerializer
 from inventory.models import Action, StockMovement
 from inventory.services.valuation import money, unit_cost
 
@@ -34,46 +37,31 @@ def blank_to_none(value: str) -> str | None:
 # --- the feed -------------------------------------------------------------------------------------
 
 
-def feed_item(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "variant_id": row["variant_id"],
-        "location_id": row["location_id"],
-        "resource_type": blank_to_none(row["resource_type"]),
-        "resource_id": blank_to_none(row["resource_id"]),
-        "caused_by_order_no": blank_to_none(row["caused_by_order_no"]),
-        "caused_by_resource_id": blank_to_none(row["caused_by_resource_id"]),
-        "movement_date": iso(row["movement_date"]),
-        "quantity_change": row["quantity"],
-        "balance_after": row["balance_after"],
-        "value_per_unit": float(row["value_per_unit"]),
-        "value_in_stock_after": float(row["value_in_stock_after"]),
-        "average_cost_after": float(row["average_cost_after"]),
-        "rank": row["rank"],
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
+class FeedMovementSerializer(ColumnSerializer):
+    """One movement in the feed."""
 
-
-class FeedMovementSerializer(serializers.Serializer):
-    """One movement in the feed (schema only; see `feed_item`)."""
-
-    id = serializers.IntegerField()
-    variant_id = serializers.IntegerField()
-    location_id = serializers.IntegerField(help_text="The stock location id.")
-    resource_type = serializers.CharField(allow_null=True, help_text="What caused the movement, e.g. SalesOrder.")
-    resource_id = serializers.CharField(allow_null=True)
-    caused_by_order_no = serializers.CharField(allow_null=True)
-    caused_by_resource_id = serializers.CharField(allow_null=True)
-    movement_date = serializers.DateTimeField(help_text="When the stock moved (may be backdated).")
-    quantity_change = serializers.IntegerField(help_text="Signed: negative when stock left.")
-    balance_after = serializers.IntegerField(help_text="Stock of the item after this movement, in ledger order.")
-    value_per_unit = serializers.FloatField()
-    value_in_stock_after = serializers.FloatField()
-    average_cost_after = serializers.FloatField()
-    rank = serializers.IntegerField(help_text="Position in the item's ledger (movement_date, then id).")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    id = Column(serializers.IntegerField(), key="id")
+    variant_id = Column(serializers.IntegerField(), key="variant_id")
+    location_id = Column(serializers.IntegerField(help_text="The stock location id."), key="location_id")
+    resource_type = Column(serializers.CharField(allow_null=True, help_text="What caused the movement, e.g. "
+                                                 "SalesOrder."), key="resource_type", then=blank_to_none)
+    resource_id = Column(serializers.CharField(allow_null=True), key="resource_id", then=blank_to_none)
+    caused_by_order_no = Column(serializers.CharField(allow_null=True), key="caused_by_order_no",
+                                then=blank_to_none)
+    caused_by_resource_id = Column(serializers.CharField(allow_null=True), key="caused_by_resource_id",
+                                   then=blank_to_none)
+    movement_date = Column(serializers.DateTimeField(help_text="When the stock moved (may be backdated)."),
+                           key="movement_date", then=iso)
+    quantity_change = Column(serializers.IntegerField(help_text="Signed: negative when stock left."), key="quantity")
+    balance_after = Column(serializers.IntegerField(help_text="Stock of the item after this movement, in ledger "
+                                                    "order."), key="balance_after")
+    value_per_unit = Column(serializers.FloatField(), key="value_per_unit", then=float)
+    value_in_stock_after = Column(serializers.FloatField(), key="value_in_stock_after", then=float)
+    average_cost_after = Column(serializers.FloatField(), key="average_cost_after", then=float)
+    rank = Column(serializers.IntegerField(help_text="Position in the item's ledger (movement_date, then id)."),
+                  key="rank")
+    created_at = Column(serializers.DateTimeField(), key="created_at", then=iso)
+    updated_at = Column(serializers.DateTimeField(), key="updated_at", then=iso)
 
 
 @extend_schema_serializer(many=False)  # one object, though a list action answers it

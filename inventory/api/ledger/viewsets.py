@@ -22,7 +22,12 @@ from inventory.api.common.schema import FamilyAutoSchema
 from inventory.api.ledger.errors import history_handler, katana_handler
 from inventory.api.ledger.filters import FEED_MAX_LIMIT, MAX_ARRAY, FeedFilter, HistoryFilter, LedgerBadQuery
 from inventory.api.ledger.schema import HISTORY_ERRORS, KATANA_ERRORS
-from inventory.api.ledger.serializers import FeedSerializer, HistoryEntrySerializer, feed_item, history_entry
+from inventory.api.ledger.serializers import (
+    FeedMovementSerializer,
+    FeedSerializer,
+    HistoryEntrySerializer,
+    history_entry,
+)
 from inventory.models import StockMovement, Variant
 from inventory.selectors import feed
 
@@ -132,7 +137,8 @@ class InventoryMovementsViewSet(LedgerViewSet):
     )
     def list(self, request):
         rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([feed_item(row) for row in rows])
+        render = FeedMovementSerializer.renderer()
+        return self.get_paginated_response([render(row) for row in rows])
 
 
 # --- the product history --------------------------------------------------------------------------

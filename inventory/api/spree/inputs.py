@@ -17,7 +17,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from inventory.api.common.errors import InvalidParameter
-from inventory.api.common.fields import MovementQuantity
+from inventory.api.common.fields import InputSerializer, MovementQuantity
 from inventory.api.common.params import MAX_ID
 from inventory.models import Action, Country, Product, State, StockItem, StockLocation, Variant
 from inventory.services.rules import MAX_QUANTITY, MAX_UNIT_COST, item_location_problem
@@ -117,7 +117,7 @@ def _not_blank(value: str) -> str:
     return value
 
 
-class SpreeStockMovementCreateSerializer(serializers.Serializer):
+class SpreeStockMovementCreateSerializer(InputSerializer):
     quantity = MovementQuantity(help_text="Signed: positive adds stock, negative takes it away. Never 0.")
     stock_item_id = _id_field(help_text="A stock item of the location in the URL.")
     action = serializers.ChoiceField(choices=Action.choices, required=False, default=Action.ADJUSTED,

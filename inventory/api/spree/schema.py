@@ -33,7 +33,8 @@ SHOW_DELETED = OpenApiParameter("show_deleted", bool, description="Include soft-
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
     description="Repeating a request with the same key and body returns the first answer and writes nothing; "
-                "the same key with another body is a 422. Keys are kept per user for 24 hours.",
+                "the same key with another body is a 422. Keys are kept per user for 24 hours (by default). A "
+                "repeat sent while the first still runs waits for its answer, or gets 409 with Retry-After.",
 )
 
 

@@ -31,7 +31,9 @@ def query(name: str, kind=OpenApiTypes.INT, description: str = "", **kwargs) -> 
 
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                                description="Repeat a POST safely: the same key and body return the first "
-                                           "answer and write nothing more (24 hours, per user).")
+                                           "answer and write nothing more (24 hours by default, per user); a repeat "
+                                           "sent while the first runs waits for its answer, or gets 409 with "
+                                           "Retry-After.")
 
 
 def transition_schema(name: str, summary: str, description: str):

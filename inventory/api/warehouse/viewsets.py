@@ -70,7 +70,7 @@ class InventoryViewSet(WarehouseViewSet, ListModelMixin):
 
     def get_queryset(self):
         # A discarded stock item (deleted with its ledger kept) is not a level any more.
-        return analytics.levels().filter(deleted_at__isnull=True).order_by("stock_location_id", "variant_id", "pk")
+        return analytics.levels().order_by("stock_location_id", "variant_id", "pk")
 
     @extend_schema(
         operation_id="warehouse_inventory_levels",
@@ -262,10 +262,10 @@ class MovementViewSet(WarehouseViewSet, ListModelMixin):
             else:
                 action, sign = RECORDED_AS[kind]
                 item = ensure_stock_items(data["location"], [variant.pk], create=True)[variant.pk]
-                movement_id = services.record_movement(
-                    item, sign * quantity, action, user=request.user, movement_date=data.get("movement_date"),
+                movement_id = services.record_movement(services.MovementRequest(
+                    stock_item=item, quantity=sign * quantity, action=action, movement_date=data.get("movement_date"),
                     value_per_unit=data.get("cost_per_unit"), cause=cause, notes=data["notes"],
-                ).pk
+                ), user=request.user).pk
         movement = movement_rows.warehouse_rows().get(pk=movement_id)
         return Response({"data": s.MovementSerializer(movement).data}, status=201)
 

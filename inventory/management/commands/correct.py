@@ -59,9 +59,9 @@ class Command(BaseCommand):
         try:
             if operation == "backdate":
                 item = self._item(options["sku"], options["location"])
-                movement = services.record_movement(item, options["quantity"], options["action"],
-                                                    movement_date=options["date"], value_per_unit=options["unit_cost"],
-                                                    notes=options["notes"])
+                movement = services.record_movement(services.MovementRequest(
+                    stock_item=item, quantity=options["quantity"], action=options["action"],
+                    movement_date=options["date"], value_per_unit=options["unit_cost"], notes=options["notes"]))
                 self.stdout.write(f"Recorded movement {movement.pk} at rank {movement.rank}.")
             elif operation == "edit":
                 movement = services.update_movement(options["movement"], quantity=options["quantity"],

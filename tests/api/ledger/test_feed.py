@@ -7,10 +7,12 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework import serializers
 
 from inventory import services
 from inventory.api.ledger.filters import FEED_MAX_LIMIT
 from inventory.api.ledger.serializers import FeedMovementSerializer
+from inventory.selectors import feed
 from tests.api.ledger.conftest import FEED, clock, data_ids, day
 from tests.factories import StockItemFactory, StockLocationFactory, VariantFactory
 
@@ -48,6 +50,17 @@ def test_rows_have_exactly_the_documented_fields(viewer_client, ledger):
     rows = viewer_client.get(FEED).json()["data"]
     documented = set(FeedMovementSerializer().fields)
     assert all(set(row) == documented for row in rows)
+
+
+def test_rows_render_as_drfs_walk_over_the_columns(ledger):
+    """The compiled row function (`ColumnSerializer.renderer`) gives, key order included, what DRF's own
+    walk over the declared columns gives."""
+    serializer = FeedMovementSerializer()
+    rows = list(feed.feed_rows().order_by(*feed.FEED_ORDER))
+    assert rows
+    for row in rows:
+        walked = serializers.Serializer.to_representation(serializer, row)
+        assert list(serializer.to_representation(row).items()) == list(walked.items())
 
 
 def test_blank_causes_are_null(viewer_client, ledger):

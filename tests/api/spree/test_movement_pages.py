@@ -17,8 +17,8 @@ from inventory.api.common.pagination import deferred_page
 from inventory.api.spree import filters as searches
 from inventory.models import StockItem, StockMovement
 from inventory.search import ransack
+from inventory.selectors import movement_counts
 from inventory.selectors.movements import spree_rows as movements_queryset
-from inventory.services import movement_counts
 from tests.api.spree.conftest import API
 from tests.factories import ProductFactory, StockItemFactory, VariantFactory
 

@@ -213,3 +213,17 @@ def test_negative_stock_from_a_sale_shows_on_the_item(viewer_client, main):
     back = StockItemFactory(stock_location=main, backorderable=True)
     services.sell(back, 2)
     assert viewer_client.get(items_url(main, back.pk)).json()["count_on_hand"] == -2
+
+
+def test_a_short_item_made_non_backorderable_takes_small_receipts(admin_client_api, main, item):
+    """Issue 12.1: turning backorderable off below zero is accepted and leaves no dead end: receipts that
+    raise the count are taken, sales that would lower it are refused."""
+    assert put_item(admin_client_api, main, item, {"backorderable": True, "count_on_hand": -25}).status_code == 200
+    response = put_item(admin_client_api, main, item, {"backorderable": False})
+    assert (response.status_code, response.json()["count_on_hand"]) == (200, -5)
+    url = f"{API}/stock_locations/{main.pk}/stock_movements"
+    receipt = {"stock_movement": {"quantity": 2, "stock_item_id": item.pk, "action": "received"}}
+    assert admin_client_api.post(url, receipt, format="json").status_code == 201
+    sale = {"stock_movement": {"quantity": -1, "stock_item_id": item.pk, "action": "sold"}}
+    assert_spree_422(admin_client_api.post(url, sale, format="json"), "quantity")
+    assert StockItem.objects.get(pk=item.pk).count_on_hand == -3

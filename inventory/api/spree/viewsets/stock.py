@@ -33,9 +33,8 @@ from inventory.api.spree.viewsets.base import (
     taken,
 )
 from inventory.models import StockItem, StockMovement, Variant
+from inventory.selectors import movement_counts, stock
 from inventory.selectors import movements as movement_rows
-from inventory.selectors import stock
-from inventory.services import movement_counts
 from inventory.services.errors import StockError
 from inventory.services.rules import Cause
 from inventory.services.stock_items import delete_stock_item, restore_stock_item, update_stock_item
@@ -240,17 +239,16 @@ class StockMovementViewSet(StockMovementRows, ListModelMixin, SpreeViewSet):
     def create(self, request, location_id):
         """Record a stock movement (manager)."""
         data = self.parse(i.SpreeStockMovementCreateSerializer, "stock_movement", location_id=int(location_id))
-        movement = services.record_movement(
-            data["stock_item_id"],
-            data["quantity"],
-            data["action"],
-            user=request.user,
+        movement = services.record_movement(services.MovementRequest(
+            stock_item=data["stock_item_id"],
+            quantity=data["quantity"],
+            action=data["action"],
             movement_date=data.get("movement_date"),
             value_per_unit=data.get("value_per_unit"),
             cause=Cause(**{f: data.get(f, "") for f in i.CAUSE_FIELDS}),
             notes=data.get("notes", ""),
             location=int(location_id),
-        )
+        ), user=request.user)
         # Stock recorded on a discarded item brings it back (its locked row says so: no extra read).
         restore_stock_item(movement.stock_item)
         # The movement holds its locked item with variant, product and location: no re-read.
