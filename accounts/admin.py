@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.timesince import timesince
 
-from accounts.models import ApiKey, User, forget_keys, key_hashes
+from accounts.models import ApiKey, Role, User, forget_keys, key_hashes
+from inventory.admin.base import RolePermissionsMixin, SafeRequestsMixin
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SafeRequestsMixin, BaseUserAdmin):
     list_display = ("username", "email", "role", "is_staff", "is_active")
     list_filter = ("role", "is_staff", "is_active")
     fieldsets = (*BaseUserAdmin.fieldsets, ("Stockroom", {"fields": ("role",)}))
@@ -20,8 +21,12 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "name", "created", "last_use", "expires", "status")
+class ApiKeyAdmin(SafeRequestsMixin, RolePermissionsMixin, admin.ModelAdmin):
+    # Staff see the keys (whose they are, last use); admins revoke them.
+    change_role = Role.ADMIN
+    delete_role = Role.ADMIN
+
+    list_display = ("prefix", "user", "name", "last_use", "expires", "status")
     list_filter = ("revoked",)
     list_select_related = ("user",)
     search_fields = ("prefix", "user__username", "name")

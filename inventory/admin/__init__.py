@@ -3,6 +3,16 @@
 Every write of stock goes through inventory.services; see base.py for who may do what.
 """
 
-from inventory.admin import allocations, catalog, geography, idempotency, ledger, stock, transfers, valuation
+from inventory.admin import (
+    allocations,
+    catalog,
+    geography,
+    idempotency,
+    ledger,
+    site,
+    stock,
+    transfers,
+    valuation,
+)
 
-__all__ = ["allocations", "catalog", "geography", "idempotency", "ledger", "stock", "transfers", "valuation"]
+__all__ = ["allocations", "catalog", "geography", "idempotency", "ledger", "site", "stock", "transfers", "valuation"]

@@ -9,9 +9,13 @@ movements. Superusers are admins. Only staff users reach the admin at all.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import IntegrityError
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import BadRequest, ValidationError
+from django.db import IntegrityError, connection
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role
@@ -56,7 +60,77 @@ class RolePermissionsMixin:
         return user_has_role(request.user, Role.ADMIN)
 
 
-class StockAdmin(RolePermissionsMixin, admin.ModelAdmin):
+class InternalMixin:
+    """Tables the services keep for themselves (cost layers, figures, idempotency records, audits): shown to
+    superusers only, so that the floor staff's index lists what they work with."""
+
+    def has_module_permission(self, request) -> bool:
+        return is_superuser(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_superuser(request.user)
+
+
+def is_superuser(user) -> bool:
+    return bool(user.is_active and user.is_staff and user.is_superuser)
+
+
+def valid_pk(model, value) -> bool:
+    """Whether `value` (from a URL or a form) can be a primary key of `model`: parses and fits the column,
+    so that looking it up cannot raise."""
+    field = model._meta.pk
+    try:
+        parsed = field.to_python(value)
+    except ValidationError:
+        return False
+    if isinstance(parsed, int):
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+        return (low is None or parsed >= low) and (high is None or parsed <= high)
+    return parsed is not None
+
+
+def refuse_nul(values) -> None:
+    """PostgreSQL refuses NUL in text: a parameter carrying one is a bad request, not a 500."""
+    for value in values:
+        if "\x00" in value:
+            raise BadRequest("A parameter contains a NUL character.")
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks the submitted value up to redisplay it; a value that is not an id
+    (`stock_item=abc`) would make that lookup raise while the form's own error is being shown."""
+
+    def optgroups(self, name, value, attr=None):
+        model = self.field.remote_field.model
+        return super().optgroups(name, [v for v in value if v in ("", None) or valid_pk(model, v)], attr)
+
+
+class SafeRequestsMixin:
+    """Malformed requests get the admin's own answers (a message, a 400), never a 500."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def response_action(self, request, queryset):
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not all(valid_pk(self.model, value) for value in selected):
+            self.message_user(request, "The selection is not valid (an id is malformed); nothing was done.",
+                              messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
+
+    def changelist_view(self, request, extra_context=None):
+        refuse_nul(value for values in request.GET.lists() for value in values[1])
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        refuse_nul([search_term])
+        return super().get_search_results(request, queryset, search_term)
+
+
+class StockAdmin(SafeRequestsMixin, RolePermissionsMixin, admin.ModelAdmin):
     """A ModelAdmin whose writes may raise StockError (or lose a uniqueness race).
 
     Forms check what they can up front, so the user normally sees field errors. What slips past them
@@ -118,10 +192,16 @@ class StockItemColumns:
         return admin_link(obj.stock_item)
 
 
+def short_datetime(value) -> str:
+    """'2026-12-04 06:02' in the site's time zone: a list column that fits a tablet's width."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
 def error_message(exc: Exception) -> str:
     if isinstance(exc, StockError):
         return exc.message
-    return "Not saved: a value that must be unique (such as a SKU or code) is already in use."
+    return ("Not saved: a value that must be unique (such as a SKU or code, or the default location, which "
+            "another user may have just changed) is already in use.")
 
 
 def admin_link(obj, text: str | None = None) -> str:

@@ -45,7 +45,7 @@ class DeletedFilter(admin.SimpleListFilter):
 
 @admin.register(Product)
 class ProductAdmin(StockAdmin):
-    list_display = ("name", "slug", "variant_count", "created_at", "updated_at")
+    list_display = ("name", "slug", "variant_count")
     list_filter = (DeletedFilter, "created_at")
     search_fields = ("name", "slug", "variants__sku")
     prepopulated_fields = {"slug": ("name",)}
@@ -107,7 +107,7 @@ class StockItemOfVariantInline(ReadOnlyInline):
 
 @admin.register(Variant)
 class VariantAdmin(StockAdmin):
-    list_display = ("sku", "product", "options_text", "price", "cost_price", "is_master", "track_inventory")
+    list_display = ("sku", "product", "options_text", "price")
     list_filter = ("is_master", "track_inventory", DeletedFilter)
     list_select_related = ("product",)
     search_fields = ("sku", "product__name", "options_text")

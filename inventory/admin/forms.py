@@ -7,18 +7,14 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django import forms
-from django.contrib.admin import widgets
 from django.db import transaction
 
 from inventory import services
-from inventory.models import Action, Product, StockItem, StockMovement, Variant
+from inventory.models import Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.services import Cause, StockError
 from inventory.services.rules import MAX_QUANTITY
 
 CAUSE_FIELDS = ("resource_type", "resource_id", "caused_by_order_no", "caused_by_resource_id")
-# Movements the admin may record one at a time; transfer legs only come in pairs, from a transfer.
-RECORDABLE_ACTIONS = [(value, label) for value, label in Action.choices
-                      if value not in (Action.TRANSFERRED_IN, Action.TRANSFERRED_OUT)]
 
 
 class _Rehearsal(Exception):
@@ -63,35 +59,8 @@ class ServiceFormMixin:
         self.add_error(name if name in self.fields else None, error.message)
 
 
-def _cause(cleaned: dict) -> Cause:
+def cause_of(cleaned: dict) -> Cause:
     return Cause(**{name: cleaned.get(name) or "" for name in CAUSE_FIELDS})
-
-
-class MovementAddForm(ServiceFormMixin, forms.ModelForm):
-    action = forms.ChoiceField(choices=RECORDABLE_ACTIONS)
-    movement_date = forms.SplitDateTimeField(
-        required=False, widget=widgets.AdminSplitDateTime,
-        help_text="Leave empty for now. An earlier date backdates the movement and reposts the item's ledger.",
-    )
-    value_per_unit = forms.DecimalField(
-        required=False, min_value=Decimal("0"), max_digits=14, decimal_places=4, label="Unit cost",
-        help_text="Inbound only. Empty: the variant's cost price, else the item's running average.",
-    )
-
-    field_aliases = {"stock_item_id": "stock_item"}
-
-    class Meta:
-        model = StockMovement
-        fields = ("stock_item", "action", "quantity", "movement_date", "value_per_unit", "notes", *CAUSE_FIELDS)
-        help_texts = {"quantity": "Signed: positive adds stock, negative removes it (sold is negative)."}
-
-    def service_call(self, user):
-        data = self.cleaned_data
-        return lambda: services.record_movement(services.MovementRequest(
-            stock_item=data["stock_item"], quantity=data["quantity"], action=data["action"],
-            movement_date=data.get("movement_date"), value_per_unit=data.get("value_per_unit"),
-            notes=data.get("notes") or "", cause=_cause(data),
-        ), user=user)
 
 
 class MovementChangeForm(ServiceFormMixin, forms.ModelForm):
@@ -114,7 +83,7 @@ class MovementChangeForm(ServiceFormMixin, forms.ModelForm):
         if "value_per_unit" in changed and data.get("value_per_unit") is not None:
             result["value_per_unit"] = data["value_per_unit"]
         if changed & set(CAUSE_FIELDS):
-            result["cause"] = _cause(data)
+            result["cause"] = cause_of(data)
         return result
 
     def service_call(self, user):
@@ -247,3 +216,15 @@ class RecountForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     """Nothing to fill in: the page lists what will happen and asks to confirm."""
+
+
+class StockLocationForm(forms.ModelForm):
+    class Meta:
+        model = StockLocation
+        fields = ("name", "code", "active", "default", "backorderable_default", "propagate_all_variants")
+
+    def _get_validation_exclusions(self):
+        # Making this location the default is allowed: the service unsets the old default first.
+        exclusions = super()._get_validation_exclusions()
+        exclusions.add("default")
+        return exclusions

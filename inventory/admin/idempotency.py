@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from inventory.admin.base import ReadOnlyAdmin
+from inventory.admin.base import InternalMixin, ReadOnlyAdmin
 from inventory.models import IdempotencyRecord
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
+class IdempotencyRecordAdmin(InternalMixin, ReadOnlyAdmin):
     list_display = ("key", "route", "user", "response_status", "created_at")
     list_filter = ("route", "response_status", "created_at")
     list_select_related = ("user",)

@@ -16,6 +16,7 @@ from accounts.models import Role
 from inventory import services
 from inventory.admin import actions
 from inventory.admin.base import (
+    InternalMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     StockAdmin,
@@ -23,8 +24,11 @@ from inventory.admin.base import (
     admin_link,
     adopt,
     movement_link,
+    short_datetime,
 )
-from inventory.admin.forms import CAUSE_FIELDS, MovementAddForm, MovementChangeForm
+from inventory.admin.exports import CsvExportMixin, export_selected
+from inventory.admin.forms import CAUSE_FIELDS, MovementChangeForm
+from inventory.admin.movement_forms import MovementAddForm
 from inventory.models import MovementAudit, StockMovement
 
 RUNNING_FIGURES = ("rank", "balance_after", "value_per_unit", "total_cost", "value_in_stock_after",
@@ -58,19 +62,21 @@ class MovementAuditInline(ReadOnlyInline):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(StockItemColumns, StockAdmin):
+class StockMovementAdmin(CsvExportMixin, StockItemColumns, StockAdmin):
     add_role = Role.MANAGER
-    list_display = ("id", "movement_date", "sku", "location", "action", "quantity", "balance_after",
-                    "value_per_unit", "total_cost", "value_in_stock_after", "caused_by_order_no", "created_by")
-    list_display_links = ("id", "movement_date")
-    list_filter = ("action", "stock_location", "movement_date", "created_at")
+    # Six columns fit a tablet; costs, values, causes and authors are on each movement's page.
+    list_display = ("when", "sku", "location", "action", "quantity", "balance_after")
+    list_display_links = ("when",)
+    list_filter = ("action", "stock_location", "movement_date")
+    date_hierarchy = "movement_date"
     list_select_related = (*ITEM_JOINS, "created_by", "figures")
     search_fields = ("stock_item__variant__sku", "stock_item__variant__product__name",
                      "stock_item__stock_location__code", "caused_by_order_no", "=resource_id", "=transfer__number")
     autocomplete_fields = ("stock_item",)
     # Counting a table of millions for the "N total" link is not worth a query per page.
     show_full_result_count = False
-    actions = [actions.delete_movements]
+    actions = [export_selected, actions.delete_movements]
+    export_name = "movements"
     inlines = [MovementAuditInline]
 
     def get_actions(self, request):
@@ -102,8 +108,8 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
     def get_fieldsets(self, request, obj=None):
         cause = ("Cause", {"fields": CAUSE_FIELDS})
         if obj is None:
-            return [(None, {"fields": ("stock_item", "action", "quantity", "movement_date", "value_per_unit",
-                                       "notes")}), cause]
+            return [(None, {"fields": ("stock_item", "action", "quantity", "destination", "movement_date",
+                                       "value_per_unit", "notes")}), cause]
         return [
             (None, {"fields": ("stock_item_link", "action", "quantity", "movement_date", "notes", "lock_reason")}),
             ("Running figures (computed from the ledger)", {"fields": RUNNING_FIGURES}),
@@ -143,6 +149,10 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
 
     # --- columns (and those of StockItemColumns) -----------------------------------------------------
 
+    @admin.display(description="date", ordering="movement_date")
+    def when(self, obj: StockMovement) -> str:
+        return short_datetime(obj.movement_date)
+
     @admin.display(description="transfer")
     def transfer_link(self, obj: StockMovement) -> str:
         return admin_link(obj.transfer)
@@ -161,7 +171,7 @@ class StockMovementAdmin(StockItemColumns, StockAdmin):
 
 
 @admin.register(MovementAudit)
-class MovementAuditAdmin(StockItemColumns, ReadOnlyAdmin):
+class MovementAuditAdmin(InternalMixin, StockItemColumns, ReadOnlyAdmin):
     list_display = ("at", "operation", "movement_ref_link", "sku", "location", "user", "changes")
     list_filter = ("operation", "stock_item__stock_location", "at")
     list_select_related = ("stock_item__variant", "stock_item__stock_location", "user")

@@ -9,11 +9,13 @@ from django.db.models import Count, F
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from inventory import services
 from inventory.admin import actions
-from inventory.admin.base import StockAdmin, adopt, movement_link
-from inventory.admin.forms import StockItemAddForm, StockItemChangeForm
+from inventory.admin.base import StockAdmin, adopt, movement_link, short_datetime
+from inventory.admin.count_upload import CountUploadMixin
+from inventory.admin.exports import CsvExportMixin, export_selected
+from inventory.admin.forms import StockItemAddForm, StockItemChangeForm, StockLocationForm
 from inventory.models import CostLayer, StockItem, StockLocation, StockMovement
+from inventory.services import catalog_edits
 from inventory.services.errors import InvalidMovement
 from inventory.services.locking import lock_item
 
@@ -24,8 +26,8 @@ LOCATION_FIELDS = ("name", "code", "active", "default", "backorderable_default",
 
 @admin.register(StockLocation)
 class StockLocationAdmin(StockAdmin):
-    list_display = ("code", "name", "active", "default", "backorderable_default", "propagate_all_variants",
-                    "item_count")
+    form = StockLocationForm
+    list_display = ("code", "name", "active", "default", "item_count")
     list_filter = ("active", "default", "propagate_all_variants")
     search_fields = ("code", "name")
     readonly_fields = ("created_at", "updated_at")
@@ -43,11 +45,13 @@ class StockLocationAdmin(StockAdmin):
         return (*self.readonly_fields, "code") if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        if change:
-            obj.save()
+        # The API's service functions: one default location, stock items when propagation is turned on.
+        if not change:
+            adopt(obj, catalog_edits.create_location(**{name: getattr(obj, name) for name in LOCATION_FIELDS}))
             return
-        location = services.create_stock_location(**{name: getattr(obj, name) for name in LOCATION_FIELDS})
-        adopt(obj, location)
+        current = StockLocation.objects.select_for_update().get(pk=obj.pk)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in LOCATION_FIELDS}
+        adopt(obj, catalog_edits.update_location(current, **changes))
 
 
 class BelowReorderPointFilter(admin.SimpleListFilter):
@@ -70,15 +74,15 @@ STOCK_FIGURES = ("count_on_hand", "quantity_allocated", "available", "value_in_s
 
 
 @admin.register(StockItem)
-class StockItemAdmin(StockAdmin):
-    list_display = ("sku", "product", "location", "count_on_hand", "quantity_allocated", "available",
-                    "value_in_stock", "average_cost", "reorder_point", "below_reorder_point", "backorderable",
-                    "last_counted_at")
-    list_filter = ("stock_location", "backorderable", BelowReorderPointFilter, "last_counted_at")
+class StockItemAdmin(CountUploadMixin, CsvExportMixin, StockAdmin):
+    # What the floor looks at; value, cost, reorder settings and the last count are on the item's page.
+    list_display = ("sku", "product", "location", "count_on_hand", "available", "below_reorder_point")
+    list_filter = ("stock_location", BelowReorderPointFilter, "backorderable", "last_counted_at")
     list_select_related = ("variant__product", "stock_location")
     search_fields = ("variant__sku", "variant__product__name", "stock_location__code", "stock_location__name")
     autocomplete_fields = ("variant",)
-    actions = [actions.receive_stock, actions.adjust_to_count, actions.recount_selected]
+    actions = [export_selected, actions.receive_stock, actions.adjust_to_count, actions.recount_selected]
+    export_name = "stock-levels"
 
     def get_queryset(self, request):
         # Every page (changelist, autocomplete, change page) names items as "SKU @ CODE".
@@ -171,19 +175,21 @@ class StockItemAdmin(StockAdmin):
     @admin.display(description="open batches")
     def open_layers(self, obj: StockItem) -> str:
         layers = list(CostLayer.objects.filter(stock_item=obj).exclude(quantity_remaining=0)
-                      .order_by("id")[:OPEN_LAYERS_SHOWN])
+                      .select_related("movement").order_by("id")[:OPEN_LAYERS_SHOWN])
         if not layers:
             return "No open batches."
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((layer.pk, movement_link(layer.movement_id),
-              layer.created_at.strftime("%Y-%m-%d %H:%M"), layer.unit_cost, layer.quantity_received,
+              short_datetime(layer.movement.movement_date) if layer.movement_id else "-", layer.unit_cost,
+              layer.quantity_received,
               layer.quantity_remaining) for layer in layers),
         )
         url = reverse("admin:inventory_costlayer_changelist") + f"?stock_item__id__exact={obj.pk}"
         return format_html(
             "<table><thead><tr><th>batch</th><th>received by</th><th>at</th><th>unit cost</th>"
             "<th>received</th><th>remaining</th></tr></thead><tbody>{}</tbody></table>"
-            '<p>Open batches, oldest first (FIFO order). <a href="{}">All batches</a></p>',
+            "<p>Open batches, oldest first (FIFO order); 'at' is the date of the movement that received the "
+            'batch. <a href="{}">All batches</a> (superusers)</p>',
             rows, url,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Count, Q
 
-from inventory.admin.base import ReadOnlyAdmin, ReadOnlyInline
+from inventory.admin.base import ReadOnlyAdmin, ReadOnlyInline, short_datetime
 from inventory.models import StockMovement, StockTransfer
 
 
@@ -25,8 +25,7 @@ class TransferMovementInline(ReadOnlyInline):
 
 @admin.register(StockTransfer)
 class StockTransferAdmin(ReadOnlyAdmin):
-    list_display = ("number", "source_location", "destination_location", "line_count", "reference", "created_by",
-                    "created_at")
+    list_display = ("number", "source", "destination", "line_count", "reference", "when")
     list_filter = ("source_location", "destination_location", "created_at")
     list_select_related = ("source_location", "destination_location", "created_by")
     search_fields = ("number", "reference", "movements__stock_item__variant__sku")
@@ -37,6 +36,18 @@ class StockTransferAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         # Each line is two movements: count the outbound legs.
         return super().get_queryset(request).annotate(lines=Count("movements", filter=Q(movements__quantity__lt=0)))
+
+    @admin.display(ordering="source_location__code")
+    def source(self, obj: StockTransfer) -> str:
+        return obj.source_location.code
+
+    @admin.display(ordering="destination_location__code")
+    def destination(self, obj: StockTransfer) -> str:
+        return obj.destination_location.code
+
+    @admin.display(description="created", ordering="created_at")
+    def when(self, obj: StockTransfer) -> str:
+        return short_datetime(obj.created_at)
 
     @admin.display(description="lines", ordering="lines")
     def line_count(self, obj: StockTransfer) -> int:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from inventory.admin.base import ReadOnlyAdmin, StockItemColumns, admin_link, movement_link
+from inventory.admin.base import (
+    InternalMixin,
+    ReadOnlyAdmin,
+    StockItemColumns,
+    admin_link,
+    movement_link,
+    short_datetime,
+)
 from inventory.models import CostLayer, LayerConsumption, MovementFigures
 
 
@@ -26,23 +33,28 @@ class OpenLayerFilter(admin.SimpleListFilter):
 
 
 @admin.register(CostLayer)
-class CostLayerAdmin(StockItemColumns, ReadOnlyAdmin):
-    list_display = ("id", "stock_item", "received_by", "unit_cost", "quantity_received", "quantity_remaining",
-                    "created_at")
-    list_filter = (OpenLayerFilter, "stock_item__stock_location", "created_at")
-    list_select_related = ("stock_item__variant", "stock_item__stock_location")
+class CostLayerAdmin(InternalMixin, StockItemColumns, ReadOnlyAdmin):
+    list_display = ("id", "stock_item", "received_by", "received_at", "unit_cost", "quantity_received",
+                    "quantity_remaining")
+    list_filter = (OpenLayerFilter, "stock_item__stock_location")
+    list_select_related = ("stock_item__variant", "stock_item__stock_location", "movement")
     search_fields = ("stock_item__variant__sku", "stock_item__stock_location__code", "=movement__id")
-    fields = ("stock_item_link", "received_by", "unit_cost", "quantity_received", "quantity_remaining",
-              "created_at")
+    fields = ("stock_item_link", "received_by", "received_at", "unit_cost", "quantity_received",
+              "quantity_remaining", "created_at")
     readonly_fields = fields
 
     @admin.display(description="movement", ordering="movement_id")
     def received_by(self, obj: CostLayer) -> str:
         return movement_link(obj.movement_id)
 
+    # The batch's own date: created_at is when the layer row was last rebuilt by a repost.
+    @admin.display(description="received at", ordering="movement__movement_date")
+    def received_at(self, obj: CostLayer) -> str:
+        return short_datetime(obj.movement.movement_date) if obj.movement_id else "-"
+
 
 @admin.register(LayerConsumption)
-class LayerConsumptionAdmin(ReadOnlyAdmin):
+class LayerConsumptionAdmin(InternalMixin, ReadOnlyAdmin):
     list_display = ("id", "consumed_by", "batch", "stock_item", "quantity", "unit_cost")
     list_select_related = ("layer__stock_item__variant", "layer__stock_item__stock_location")
     list_filter = ("layer__stock_item__stock_location",)
@@ -64,7 +76,7 @@ class LayerConsumptionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MovementFigures)
-class MovementFiguresAdmin(ReadOnlyAdmin):
+class MovementFiguresAdmin(InternalMixin, ReadOnlyAdmin):
     """The running figures of each movement, as the valuation wrote them (also shown on the movement)."""
 
     list_display = ("movement_id", "stock_item_id", "quantity", "rank", "balance_after", "value_per_unit",

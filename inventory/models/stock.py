@@ -62,6 +62,11 @@ class StockLocation(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            # At most one default location, whoever writes (the services clear the old default first).
+            models.UniqueConstraint(fields=["default"], condition=models.Q(default=True),
+                                    name="stock_location_one_default"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"

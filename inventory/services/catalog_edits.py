@@ -91,13 +91,19 @@ def soft_delete_variant(variant: Variant) -> None:
     variant.deleted_at = now
 
 
+def _clear_default(except_pk: int | None) -> None:
+    # Before the new default is written: the partial unique constraint allows one default at a time. Two
+    # writers making different locations default at once: one commits, the other's write violates the
+    # constraint (an IntegrityError, reported as a conflict) instead of leaving two defaults.
+    StockLocation.objects.exclude(pk=except_pk).filter(default=True).update(default=False)
+
+
 @transaction.atomic
 def create_location(**fields) -> StockLocation:
     """A stock location (stock items propagated as `create_stock_location` does); at most one is default."""
-    location = create_stock_location(**fields)
-    if location.default:
-        StockLocation.objects.exclude(pk=location.pk).filter(default=True).update(default=False)
-    return location
+    if fields.get("default"):
+        _clear_default(None)
+    return create_stock_location(**fields)
 
 
 @transaction.atomic
@@ -105,10 +111,10 @@ def update_location(location: StockLocation, **fields) -> StockLocation:
     """Update a location. Turning `propagate_all_variants` on gives it a stock item for every live variant."""
     was_propagating = location.propagate_all_variants
     changed = _assign(location, fields, LOCATION_FIELDS)
+    if location.default and "default" in fields:
+        _clear_default(location.pk)
     if changed:
         location.save(update_fields=[*changed, "updated_at"])
-    if location.default and "default" in fields:
-        StockLocation.objects.exclude(pk=location.pk).filter(default=True).update(default=False)
     if location.propagate_all_variants and not was_propagating:
         ensure_stock_items(location, Variant.objects.filter(deleted_at__isnull=True).values_list("pk", flat=True),
                            create=True)

@@ -146,7 +146,7 @@ def test_recording_a_movement_goes_through_the_services(staff_client):
     item = StockItemFactory(count_on_hand=3)
     client = staff_client(Role.MANAGER)
     response = post_add(client, StockMovement, {
-        "stock_item": item.pk, "action": "received", "quantity": "4", "value_per_unit": "1.50",
+        "stock_item": item.pk, "action": "receive", "quantity": "4", "value_per_unit": "1.50",
         "movement_date_0": "", "movement_date_1": "", "notes": "delivery", **CAUSE, "caused_by_order_no": "PO-9"})
     assert response.status_code == 302, response.context["adminform"].form.errors
     movement = item.movements.order_by("-id").first()
@@ -158,7 +158,7 @@ def test_recording_a_movement_goes_through_the_services(staff_client):
 def test_a_movement_that_would_go_below_zero_is_a_form_error_and_writes_nothing(staff_client):
     item = StockItemFactory(count_on_hand=3)
     response = post_add(staff_client(Role.MANAGER), StockMovement, {
-        "stock_item": item.pk, "action": "sold", "quantity": "-5", **CAUSE})
+        "stock_item": item.pk, "action": "sell", "quantity": "5", **CAUSE})
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert "quantity" in errors and "not backorderable" in str(errors)
@@ -167,10 +167,10 @@ def test_a_movement_that_would_go_below_zero_is_a_form_error_and_writes_nothing(
     assert item.count_on_hand == 3
 
 
-def test_wrong_sign_for_the_action_is_a_form_error(staff_client):
+def test_units_are_always_positive(staff_client):
     item = StockItemFactory(count_on_hand=3)
     response = post_add(staff_client(Role.MANAGER), StockMovement, {
-        "stock_item": item.pk, "action": "received", "quantity": "-1", **CAUSE})
+        "stock_item": item.pk, "action": "receive", "quantity": "-1", **CAUSE})
     assert response.status_code == 200
     assert "quantity" in response.context["adminform"].form.errors
 
@@ -179,7 +179,7 @@ def test_a_backdated_movement_reposts_the_ledger(staff_client):
     item = StockItemFactory(count_on_hand=3)
     when = timezone.now() - timedelta(days=2)
     response = post_add(staff_client(Role.MANAGER), StockMovement, {
-        "stock_item": item.pk, "action": "adjusted", "quantity": "2", **split_datetime("movement_date", when),
+        "stock_item": item.pk, "action": "adjust_up", "quantity": "2", **split_datetime("movement_date", when),
         **CAUSE})
     assert response.status_code == 302, response.context["adminform"].form.errors
     first = item.movements.order_by("figures__rank").first()
