@@ -4,13 +4,13 @@ backorderable, last counted), streamed in chunks (constant memory). Standard out
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
-
+from inventory.management.base import StockroomCommand
 from inventory.management.commands._export import location_id, output, stdout_handle, write_lines
 from inventory.selectors.exports import csv_lines, level_header, level_rows, live_items
 
 
-class Command(BaseCommand):
+class Command(StockroomCommand):
+    quiet_stdout = False  # the CSV is the command's product, written whatever the verbosity
     help = "Export stock levels (every stock item, or one location's) as CSV."
 
     def add_arguments(self, parser) -> None:

@@ -4,13 +4,15 @@ included. Streamed in keyset chunks: constant memory and short queries at any le
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from inventory.management.base import StockroomCommand
 from inventory.management.commands._export import USAGE, day_start, location_id, output, stdout_handle, write_lines
 from inventory.selectors.exports import MOVEMENT_COLUMNS, csv_lines, movement_rows, movements_between
 
 
-class Command(BaseCommand):
+class Command(StockroomCommand):
+    quiet_stdout = False  # the CSV is the command's product, written whatever the verbosity
     help = "Export stock movements (a date range, one location or all) as CSV."
 
     def add_arguments(self, parser) -> None:
