@@ -9,6 +9,7 @@ listen on STOCKROOM_TEST_PORTS ("8200,8201") or, without it, on two free ports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -29,6 +30,7 @@ from inventory import services
 from inventory.models import Action, StockMovement
 from tests.conftest import requires_postgres
 from tests.factories import ApiKeyFactory, StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
+from tests.servers import database_url, running
 from tests.shared_redis import SERVERS_URL, reachable_redis
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -52,12 +54,6 @@ def free_ports() -> list[int]:
     for s in sockets:
         s.close()
     return ports
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def server_env() -> dict[str, str]:
@@ -89,19 +85,6 @@ def call(port: int, method: str, path: str, key: str | None = None, body: dict |
         return error.code, dict(error.headers), json.loads(error.read() or b"null")
 
 
-def wait_until_serving(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server on port {port} exited:\n{log.read_text()[-3000:]}")
-        try:
-            call(port, "GET", LOCATIONS)
-            return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the server on port {port} did not answer within 60 s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker, tmp_path_factory):
     """Two gunicorn servers (one worker each) on this run's test database and SERVERS_URL; their ports."""
@@ -109,25 +92,14 @@ def servers(django_db_setup, django_db_blocker, tmp_path_factory):
         pytest.skip("needs PostgreSQL: both servers must reach the test database")
     reachable_redis(SERVERS_URL)
     logs = tmp_path_factory.mktemp("servers")
-    processes = []
-    try:
-        for port in free_ports():
-            log = logs / f"gunicorn-{port}.log"
-            processes.append((port, log, subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
-                 "--timeout", "60"],
-                cwd=ROOT, env=server_env(), stdout=log.open("w"), stderr=subprocess.STDOUT)))
-        for port, log, process in processes:
-            wait_until_serving(port, process, log)
-        yield [port for port, _, _ in processes]
-    finally:
-        for _, _, process in processes:
-            process.terminate()
-        for _, _, process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with contextlib.ExitStack() as stack:
+        ports = free_ports()
+        for port in ports:
+            command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
+                       "--timeout", "60"]
+            stack.enter_context(running(command, port=port, env=server_env(), log=logs / f"gunicorn-{port}.log",
+                                        inherit=False))
+        yield ports
 
 
 @pytest.fixture

@@ -227,14 +227,16 @@ def test_scan_page_works_without_javascript(live_server, demo):
         page = browser.page(800, javascript=False)
         location = demo["ROR-00011"].stock_location_id
         browser.log_in(page, f"/floor/count/{location}/")
+        # Without JavaScript each scan is a form post and a new page: wait for that page, not the current one
+        # (waiting for the load state alone can return before the post has even left).
         for _ in range(2):
             page.focus("#scan-code")  # autofocus does it on load; be explicit for the test
-            wedge_scan(page, "ROR-00011")
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                wedge_scan(page, "ROR-00011")
         assert page.input_value("tr.count-line input.counted") == "2"
         page.focus("#scan-code")
-        wedge_scan(page, "NOPE")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            wedge_scan(page, "NOPE")
         assert "Unknown code" in page.inner_text(".messagelist")
         assert "NOPE" in page.inner_text("#unknown-rows")
         page.click("#review-link")

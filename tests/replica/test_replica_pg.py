@@ -21,7 +21,7 @@ from django.db import connection
 from accounts.models import Role
 from tests.conftest import requires_postgres
 from tests.factories import ApiKeyFactory, StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
-from tests.serve.conftest import database_url, free_port, running
+from tests.servers import database_url, free_port, running
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 

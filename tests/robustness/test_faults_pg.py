@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,6 @@ import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -42,6 +40,7 @@ from inventory.models import (
 from inventory.services.recount import recount
 from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
+from tests.servers import database_url, free_port, running
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -327,7 +326,7 @@ def test_management_commands_run_without_the_timeouts():
               "with connection.cursor() as c:\n"
               "    c.execute(\"SELECT current_setting('lock_timeout'), current_setting('statement_timeout')\")\n"
               "    print(*c.fetchone())")
-    env = {**os.environ, "DATABASE_URL": served_database_url(), "DB_LOCK_TIMEOUT_MS": "1234",
+    env = {**os.environ, "DATABASE_URL": database_url(), "DB_LOCK_TIMEOUT_MS": "1234",
            "DB_STATEMENT_TIMEOUT_MS": "5678"}
     done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
@@ -382,62 +381,23 @@ def test_statement_timeout_on_the_ledger_feed_is_a_503_in_the_katana_envelope(st
 # --- (a) a client that disconnects mid-request, against gunicorn ----------------------------------------------
 
 
-def free_port() -> int:
-    for port in SERVER_PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {SERVER_PORTS.start}-{SERVER_PORTS.stop - 1}")
-
-
-def served_database_url() -> str:
-    s = connection.settings_dict
-    credentials = quote(s["USER"] or "")
-    if s["PASSWORD"]:
-        credentials += ":" + quote(s["PASSWORD"])
-    return f"postgres://{credentials}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{quote(s['NAME'])}"
-
-
-
-
 @pytest.fixture
-def gunicorn_server():
+def gunicorn_server(tmp_path):
     """gunicorn (one sync worker, so requests are served one after another) on the test database."""
-    port = free_port()
+    port = free_port(SERVER_PORTS)
     env = {
         **os.environ,
-        "DATABASE_URL": served_database_url(),
+        "DATABASE_URL": database_url(),
         "SECRET_KEY": "fault-test-only",
         "DEBUG": "0",
         "DB_CONN_MAX_AGE": "0",
         "STOCKROOM_THROTTLE_RATE": "100000/min",
         "PYTHONPATH": str(ROOT),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--timeout", "30", "--graceful-timeout", "2", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + WAIT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {process.stdout.read().decode(errors='replace')}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start listening")
-            time.sleep(0.1)
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+               "--workers", "1", "--timeout", "30", "--graceful-timeout", "2", "--log-level", "warning"]
+    with running(command, port=port, env=env, log=tmp_path / "gunicorn.log"):
         yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(WAIT)
-        process.stdout.close()
 
 
 def http_request(port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict,

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from config.serve import find_nginx
-from tests.serve.conftest import database_url, free_port, running, serve_command
+from tests.servers import database_url, free_port, running, serve_command
 
 pytestmark = pytest.mark.skipif(find_nginx() is None, reason="needs nginx (apt-get install nginx-light; "
                                                             ".ci/run installs it)")
@@ -158,7 +158,7 @@ def test_a_bad_setting_stops_it_with_one_line(tmp_path):
     import subprocess
     import sys
 
-    from tests.serve.conftest import ROOT
+    from tests.servers import ROOT
 
     result = subprocess.run([sys.executable, "-m", "config.serve"], cwd=ROOT, capture_output=True, text=True,
                             env={"PATH": "/usr/bin:/bin", "PORT": "eighty", "WEB_CONCURRENCY": "0",

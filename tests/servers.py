@@ -1,4 +1,5 @@
-"""Helpers to run real servers (make serve's stack, a second app server) on the test database."""
+"""Real servers for the tests (make serve's stack, gunicorn app servers) on the test database: a free port, the
+test database's URL, a server process waited for until it listens and stopped afterwards."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from urllib.parse import quote
 
 from django.db import connections
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60
 
 
@@ -52,8 +53,11 @@ def wait_listening(process: subprocess.Popen, port: int, output: Path) -> None:
 
 
 @contextmanager
-def running(command: list[str], *, port: int, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    environ = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+def running(command: list[str], *, port: int, env: dict[str, str], log: Path,
+            inherit: bool = True) -> Iterator[subprocess.Popen]:
+    """`command` started with `env` over this process's environment (`inherit=False`: `env` alone), waited for
+    until it listens on `port`, stopped (SIGTERM, then SIGKILL) at the end; its output goes to `log`."""
+    environ = {**(os.environ if inherit else {}), "PYTHONPATH": str(ROOT), **env}
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
     try:
