@@ -11,10 +11,10 @@ from bench.commands import manage
 GROUP_BY = "SELECT stock_item_id, SUM(quantity) FROM inventory_stockmovement GROUP BY stock_item_id"
 # What checking every row's running figures costs at least: one window over the whole ledger.
 WINDOW = """SELECT stock_item_id, SUM(CASE WHEN balance_after <> eb OR "rank" <> er THEN 1 ELSE 0 END)
-FROM (SELECT stock_item_id, balance_after, "rank",
-             SUM(quantity) OVER w AS eb, ROW_NUMBER() OVER w AS er
-      FROM inventory_stockmovement
-      WINDOW w AS (PARTITION BY stock_item_id ORDER BY movement_date, id)) r
+FROM (SELECT m.stock_item_id, f.balance_after, f."rank",
+             SUM(m.quantity) OVER w AS eb, ROW_NUMBER() OVER w AS er
+      FROM inventory_stockmovement m JOIN inventory_movementfigures f ON f.movement_id = m.id
+      WINDOW w AS (PARTITION BY m.stock_item_id ORDER BY m.movement_date, m.id)) r
 GROUP BY stock_item_id"""
 
 

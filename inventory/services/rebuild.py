@@ -8,10 +8,12 @@ whole ledger as model instances, deletes every cost layer and consumption of the
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import Action, CostLayer, LayerConsumption, StockItem, StockMovement
+from inventory.rawsql import table
 from inventory.services import ledger_io as io
 from inventory.services.locking import lock_items
 from inventory.services.valuation import ITEM_FIGURES, ZERO, ItemValuation
@@ -30,7 +32,10 @@ def rebuild_item(item: StockItem) -> set[int]:
     lots_before = io.lots_by_source(outbound)
 
     LayerConsumption.objects.filter(Q(layer__stock_item=item) | Q(movement__stock_item=item)).delete()
-    CostLayer.objects.filter(stock_item=item).delete()
+    # In SQL: Django's delete would first collect every layer's id (a million ids is past the driver's limit
+    # on parameters) to cascade to consumptions, which are gone already.
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table(CostLayer)} WHERE stock_item_id = %s", [item.pk])
 
     state = ItemValuation.at(item, balance=0, value=ZERO, average=ZERO, batches=None, shortfalls=None)
     for rank, movement in enumerate(movements, start=1):
