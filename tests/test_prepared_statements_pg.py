@@ -21,7 +21,7 @@ from inventory import services
 from inventory.models import StockItem, StockMovement
 from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory, StockLocationFactory
-from tests.robustness.test_faults_pg import served_database_url
+from tests.servers import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,7 @@ def connection_threshold(value: str | None) -> str:
               "connection.ensure_connection()\n"
               "cursor = type(connection.connection.cursor())\n"
               "print(repr(connection.connection.prepare_threshold), f'{cursor.__module__}.{cursor.__name__}')")
-    env = {**os.environ, "DATABASE_URL": served_database_url()}
+    env = {**os.environ, "DATABASE_URL": database_url()}
     env.pop("DB_PREPARE_THRESHOLD", None)
     if value is not None:
         env["DB_PREPARE_THRESHOLD"] = value
@@ -74,7 +74,7 @@ def test_the_threshold_comes_from_the_environment_and_none_turns_preparing_off()
 @contextmanager
 def column_type_changed(table: str, column: str, new_type: str) -> Iterator[None]:
     """ALTER a column's type from another session (as a migration run elsewhere would), and back after."""
-    with psycopg.connect(served_database_url(), autocommit=True) as other:
+    with psycopg.connect(database_url(), autocommit=True) as other:
         old_type = other.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
                                  "WHERE attrelid = %s::regclass AND attname = %s", [table, column]).fetchone()[0]
         alter = f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE {{}}'

@@ -11,7 +11,7 @@ from bench.floor import run_floor
 from inventory.models import StockItem, StockMovement
 from tests.bench.test_bench_data import load
 from tests.conftest import requires_postgres
-from tests.robustness.test_faults_pg import served_database_url
+from tests.servers import database_url
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +21,7 @@ def test_the_floor_commits_consistent_movements_at_the_items_location():
     ids = list(StockItem.objects.order_by("pk").values_list("pk", flat=True))
     before = StockMovement.objects.count()
 
-    result = run_floor(served_database_url(), ids, clients=2, seconds=0.3)
+    result = run_floor(database_url(), ids, clients=2, seconds=0.3)
 
     assert result.errors == 0 and result.movements > 0
     written = StockMovement.objects.filter(resource_type="bench")
@@ -34,4 +34,4 @@ def test_the_floor_commits_consistent_movements_at_the_items_location():
 
 def test_a_floor_that_cannot_commit_is_an_error():
     with pytest.raises(RuntimeError, match="the floor committed nothing"):
-        run_floor(served_database_url(), [2**31 - 5], clients=1, seconds=0.2)
+        run_floor(database_url(), [2**31 - 5], clients=1, seconds=0.2)
