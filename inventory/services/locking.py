@@ -4,13 +4,14 @@ same items cannot deadlock."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
 
 import psycopg.errors
 from django.db import OperationalError, connection, transaction
 
-from inventory.models import Product, StockItem, StockLocation, Variant
-from inventory.rawsql import ModelReader, placeholders, table
+from inventory.models import CostLayer, Product, StockItem, StockLocation, StockMovement, Variant
+from inventory.rawsql import ModelReader, placeholders, q, table
 
 
 def lock_items(item_ids: Iterable[int], *, with_product: bool = False) -> dict[int, StockItem]:
@@ -67,6 +68,74 @@ def lock_all(item_ids: Iterable[int], *, with_product: bool = False) -> dict[int
 
 def lock_item(item_id: int, *, with_product: bool = False) -> StockItem:
     return lock_all([item_id], with_product=with_product)[item_id]
+
+
+@dataclass
+class Drawn:
+    """Ids drawn from the movement and layer sequences after an item's lock was taken (so that they grow with
+    the item's ledger), for the rows an append is about to write."""
+
+    movement_ids: list[int] = field(default_factory=list)
+    layer_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class AppendLock:
+    """A locked item (with variant, location and product) and what its append needs beside it: the new
+    movement's ids, and the stock of its variant's other items (Spree's `total_on_hand` of the response)."""
+
+    item: StockItem
+    drawn: Drawn
+    others_on_hand: int | None = None  # None: not read (SQLite)
+    others_backorderable: bool = False
+
+
+def lock_item_for_append(item_id: int, *, inbound: bool) -> AppendLock:
+    """`lock_item(item_id, with_product=True)` for one movement about to be appended: on PostgreSQL the same
+    statement also draws the movement's id (and a cost layer's, `inbound`) and sums the variant's stock at its
+    other locations, which would otherwise be three more round trips, two of them under the lock.
+
+    The ids are drawn after the row is locked (the locked row is a MATERIALIZED step the draw reads from), so
+    an item's movement ids still grow with its ledger. The other items' stock is read from the statement's
+    snapshot: a read, not part of what the lock protects (open layers are read after it, see `ledger_io`)."""
+    assert transaction.get_connection().in_atomic_block, "lock_item_for_append needs a transaction"
+    if connection.vendor != "postgresql":
+        return AppendLock(lock_item(item_id, with_product=True), Drawn())
+    readers, sql = _append_lock_statement(inbound)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [item_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
+    item_reader, variant_reader, location_reader, product_reader = readers
+    item, row = item_reader.take(row)
+    item.variant, row = variant_reader.take(row)
+    item.stock_location, row = location_reader.take(row)
+    item.variant.product, row = product_reader.take(row)
+    movement_id, layer_id, others_on_hand, others_backorderable = row
+    return AppendLock(item, Drawn([movement_id], [layer_id] if layer_id else []), others_on_hand,
+                      others_backorderable)
+
+
+@cache
+def _append_lock_statement(inbound: bool) -> tuple[list[ModelReader], str]:
+    readers = [ModelReader(model, alias) for model, alias in
+               ((StockItem, "i"), (Variant, "v"), (StockLocation, "l"), (Product, "p"))]
+    item_columns = ", ".join(q(f.column) for f in StockItem._meta.concrete_fields)
+    draw = "nextval(pg_get_serial_sequence('{}', 'id'))"
+    layer_id = draw.format(CostLayer._meta.db_table) if inbound else "NULL::bigint"
+    sql = (
+        f"WITH i AS MATERIALIZED (SELECT {item_columns} FROM {table(StockItem)} WHERE id = %s FOR UPDATE),"
+        f" n AS MATERIALIZED (SELECT {draw.format(StockMovement._meta.db_table)} AS movement_id,"
+        f" {layer_id} AS layer_id FROM i)"
+        f" SELECT {', '.join(r.columns for r in readers)}, n.movement_id, n.layer_id,"
+        f" (SELECT COALESCE(SUM(o.count_on_hand), 0) FROM {table(StockItem)} o WHERE o.variant_id = i.variant_id"
+        f" AND o.id <> i.id AND o.deleted_at IS NULL),"
+        f" EXISTS (SELECT 1 FROM {table(StockItem)} o WHERE o.variant_id = i.variant_id AND o.id <> i.id"
+        f" AND o.deleted_at IS NULL AND o.backorderable)"
+        f" FROM i CROSS JOIN n JOIN {table(Variant)} v ON v.id = i.variant_id"
+        f" JOIN {table(StockLocation)} l ON l.id = i.stock_location_id JOIN {table(Product)} p ON p.id = v.product_id")
+    return readers, sql
 
 
 def lock_item_and_transfer_peers(item_id: int, *, with_product: bool = False) -> StockItem:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from inventory.models import Action, MovementFigures, StockItem, StockMovement
 from inventory.services import ledger_io as io
 from inventory.services.errors import InvalidMovement, LocationMismatch
-from inventory.services.locking import lock_item, lock_item_and_transfer_peers
+from inventory.services.locking import AppendLock, Drawn, lock_item, lock_item_and_transfer_peers, lock_item_for_append
 from inventory.services.movement_counts import bump
 from inventory.services.refs import acting_user, pk_of
 from inventory.services.repost import repost_limit, repost_with_dependents
@@ -50,12 +50,12 @@ def post_movement(entry: NewMovement, *, user=None) -> StockMovement:
     return _write(entry, user)
 
 
-def _write(entry: NewMovement, user) -> StockMovement:
+def _write(entry: NewMovement, user, drawn: Drawn | None = None) -> StockMovement:
     """Write a validated entry: appended, or inserted and reposted when dated before the item's newest."""
     last_date = entry.item.last_movement_at
     if entry.movement_date is not None and last_date is not None and entry.movement_date < last_date:
         return _post_backdated(entry, user)
-    return _append([entry], user)[0]
+    return _append([entry], user, drawn)[0]
 
 
 def _post_backdated(entry: NewMovement, user) -> StockMovement:
@@ -109,13 +109,13 @@ def current_state(item: StockItem) -> ItemValuation:
                             shortfalls=io.layer_fetch(item.pk, shortfalls=True))
 
 
-def _append(entries: Sequence[NewMovement], user) -> list[StockMovement]:
+def _append(entries: Sequence[NewMovement], user, drawn: Drawn | None = None) -> list[StockMovement]:
     """Value and write validated entries at the end of their items' ledgers, in order.
 
     The one append path of `post_movement` and `post_many`: where each item's ledger ends is read off the
     locked item (`ledger_io.Tail.of`); movements, figures, layers, consumptions and item figures are each
     written with one statement (INSERT ... RETURNING, or one pipelined executemany of row
-    UPDATEs), whatever the number of entries.
+    UPDATEs), whatever the number of entries. `drawn`: ids drawn with the lock, used first.
     """
     items = {e.item.pk: e.item for e in entries}
     tails = {pk: io.Tail.of(item) for pk, item in items.items()}
@@ -146,6 +146,11 @@ def _append(entries: Sequence[NewMovement], user) -> list[StockMovement]:
         movements.append(movement)
 
     layers = [(pk, layer) for pk, state in states.items() for layer in state.posting.new_layers]
+    if drawn is not None:
+        for row, pk in zip(movements, drawn.movement_ids, strict=False):
+            row.pk = pk
+        for (_, layer), pk in zip(layers, drawn.layer_ids, strict=False):
+            layer.id = pk
     if connection.vendor == "postgresql":
         # Ids first (one statement), then every write sent at once: one round trip for all of them.
         io.allocate_ids(movements, [layer for _, layer in layers])
@@ -210,9 +215,14 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
     location, quantity, action = request.location, request.quantity, request.action
     with transaction.atomic():
         # A dated movement may be backdated, and its repost may flow through transfers (see locking).
-        lock = lock_item_and_transfer_peers if request.movement_date is not None else lock_item
+        # The APIs render the movement from the locked item, its variant, location and product.
+        locked: AppendLock | None = None
         try:
-            item = lock(item_id, with_product=True)  # the APIs render the movement from it
+            if request.movement_date is None:
+                locked = lock_item_for_append(item_id, inbound=isinstance(quantity, int) and quantity > 0)
+                item = locked.item
+            else:
+                item = lock_item_and_transfer_peers(item_id, with_product=True)
         except StockItem.DoesNotExist:
             if location is None:
                 raise
@@ -228,7 +238,12 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
         # The rest of `validate_entries` for one entry without lots: its quantity is checked above.
         check_balance(item, item.count_on_hand, quantity)
         # A counted movement stamps last_counted_at itself (see post_movement).
-        return _write(entry, user)
+        movement = _write(entry, user, locked.drawn if locked else None)
+        if locked is not None and locked.others_on_hand is not None and item.deleted_at is None:
+            # The variant's stock over every location, as the response shows it (`attach_stock_totals`).
+            item.variant.stock_total = locked.others_on_hand + item.count_on_hand
+            item.variant.stock_backorderable = locked.others_backorderable or item.backorderable
+        return movement
 
 
 def receive(stock_item: StockItem | int, quantity: int, *, user=None, **fields) -> StockMovement:

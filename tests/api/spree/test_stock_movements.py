@@ -4,11 +4,14 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from inventory import services
 from inventory.models import Action, MovementAudit, StockMovement
 from tests.api.spree.conftest import API, assert_spree_422, counts
+from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory, StockTransferFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -164,6 +167,25 @@ def test_a_post_costs_a_fixed_number_of_statements(manager_client, main, item, d
     with django_assert_max_num_queries(10):
         response = post_movement(manager_client, main, {"quantity": -1, "stock_item_id": item.pk, "action": "sold"})
     assert response.status_code == 201
+
+
+@requires_postgres
+def test_a_post_on_postgresql_draws_ids_and_totals_with_the_lock(manager_client, main, shop, item):
+    StockItemFactory(stock_location=shop, variant=item.variant, count_on_hand=5, backorderable=True)
+    post_movement(manager_client, main, {"quantity": 1, "stock_item_id": item.pk})  # the API key is now cached
+    for fields in ({"quantity": -1, "action": "sold"}, {"quantity": 3, "action": "received"}):
+        with CaptureQueriesContext(connection) as queries:
+            response = post_movement(manager_client, main, {"stock_item_id": item.pk, **fields})
+        assert response.status_code == 201
+        statements = [q["sql"] for q in queries.captured_queries]
+        # No statement of its own for the new ids, nor a read of the variant's stock after the commit.
+        assert not [sql for sql in statements if sql.startswith("SELECT ARRAY(SELECT nextval")], statements
+        assert not [sql for sql in statements if "GROUP BY" in sql], statements
+        item.refresh_from_db()
+        variant = response.json()["stock_item"]["variant"]
+        assert (variant["total_on_hand"], variant["is_backorderable"]) == (item.count_on_hand + 5, True)
+        movement = StockMovement.objects.get(pk=response.json()["id"])
+        assert movement.pk == StockMovement.objects.filter(stock_item=item).order_by("-movement_date", "-id")[0].pk
 
 
 def test_a_body_refused_for_several_fields_names_the_item_too(manager_client, main, item, foreign_item):

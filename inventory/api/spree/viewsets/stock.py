@@ -174,14 +174,15 @@ class StockMovementRows(LocationScoped):
                           pk=self.kwargs["movement_id"])
 
     def prepare_rows(self, movements) -> None:
-        """The variants' stock totals: from the row query's annotations (`spree_rows`), else read in one
-        query (a movement the service has just written)."""
+        """The variants' stock totals: from the row query's annotations (`spree_rows`), or as the service
+        left them on a movement it has just written (PostgreSQL), else read in one query."""
         fresh = []
         for movement in movements:
+            variant = movement.stock_item.variant
             if hasattr(movement, "variant_stock_total"):
-                stock.take_stock_totals(movement, movement.stock_item.variant)
-            else:
-                fresh.append(movement.stock_item.variant)
+                stock.take_stock_totals(movement, variant)
+            elif not hasattr(variant, "stock_total"):
+                fresh.append(variant)
         s.attach_stock_totals(fresh)
 
     @docs.destroy(MOVEMENTS)
