@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, whose prepared statements survive a schema change made elsewhere.
+"""Django's PostgreSQL backend, whose prepared statements survive a schema change made elsewhere, and whose
+COMMIT can travel with a transaction's last writes.
 
 The settings make psycopg prepare the statements a connection repeats (DB_PREPARE_THRESHOLD). PostgreSQL
 refuses to run a prepared statement whose result columns changed type since it was prepared ("cached plan
@@ -8,11 +9,19 @@ transaction that fails rolls back, and psycopg forgets its prepared statements o
 run outside a transaction (autocommit, as most reads are) has no rollback, so here the cursor deallocates
 the connection's prepared statements and runs it again, once. Nothing ran the first time: PostgreSQL
 checks the plan before executing anything.
+
+A transaction whose last writes are sent in psycopg's pipeline mode (`inventory.services.ledger_io`) may
+leave the pipeline open (`keep_pipeline_until_commit`): the COMMIT is then queued behind the writes and the
+one sync sends both, one round trip fewer while the item's row lock is held. An error of those writes
+surfaces at the commit, which Django's `atomic` turns into a rollback, as for any failed commit.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 from django.db.backends.postgresql import base
+from django.db.backends.utils import debug_transaction
 from psycopg import errors, pq
 
 # PostgreSQL's error for a stale plan: feature_not_supported, raised by the plan cache's revalidation
@@ -39,6 +48,42 @@ class ServerBindingCursor(base.ServerBindingCursor):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # The pipeline a transaction left open for its commit (an ExitStack holding psycopg's pipeline context).
+    _pipeline_until_commit: contextlib.ExitStack | None = None
+
+    def keep_pipeline_until_commit(self) -> bool:
+        """Enter psycopg's pipeline mode until this transaction ends, if it can be: in the outermost atomic
+        block, not in one already. False: the caller syncs its own pipeline as usual."""
+        if (self._pipeline_until_commit is not None or len(self.atomic_blocks) != 1 or self.savepoint_ids
+                or self.connection is None or self.connection._pipeline is not None):
+            return False
+        stack = contextlib.ExitStack()
+        stack.enter_context(self.connection.pipeline())
+        self._pipeline_until_commit = stack
+        return True
+
+    def _commit(self):
+        if (stack := self._pipeline_until_commit) is not None:
+            self._pipeline_until_commit = None
+            with debug_transaction(self, "COMMIT"), self.wrap_database_errors:
+                try:
+                    self.connection.execute("COMMIT", prepare=False)  # queued behind the writes
+                finally:
+                    stack.close()  # the sync: writes and COMMIT in one round trip; their first error raises
+            return None  # psycopg sees the transaction ended: nothing is left for its commit()
+        return super()._commit()
+
+    def _rollback(self):
+        if (stack := self._pipeline_until_commit) is not None:
+            self._pipeline_until_commit = None
+            with contextlib.suppress(errors.Error):  # what the queued writes did is being rolled back anyway
+                stack.close()
+        return super()._rollback()
+
+    def _close(self):
+        self._pipeline_until_commit = None
+        return super()._close()
+
     def get_connection_params(self):
         params = super().get_connection_params()
         if params["cursor_factory"] is base.ServerBindingCursor:

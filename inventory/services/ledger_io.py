@@ -258,14 +258,23 @@ def insert_arrays(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:
 
 
 @contextmanager
-def pipelined() -> Iterator[None]:
+def pipelined(*, until_commit: bool = False) -> Iterator[None]:
     """On PostgreSQL, statements sent in the block do not wait for their results (psycopg's pipeline mode):
     the database runs one batch of writes while Python computes the next. A read waits for everything sent
-    before it; an error surfaces at the next read or at the end of the block."""
+    before it; an error surfaces at the next read or at the end of the block.
+
+    `until_commit`: the block's writes are the transaction's last statements, so they need not be waited for
+    before the COMMIT, which is then sent with them (config/postgresql); an error surfaces at the commit.
+    Only in a transaction's outermost atomic block; elsewhere the block syncs at its end as usual."""
     if connection.vendor != "postgresql":
         yield
         return
     connection.ensure_connection()
+    keep = getattr(connection, "keep_pipeline_until_commit", None)  # config.postgresql's
+    if until_commit and keep is not None and keep():
+        with connection.wrap_database_errors:
+            yield
+        return
     # Errors that surface when the pipeline syncs, outside any Django cursor, become django.db's as well.
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield

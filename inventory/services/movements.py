@@ -50,12 +50,13 @@ def post_movement(entry: NewMovement, *, user=None) -> StockMovement:
     return _write(entry, user)
 
 
-def _write(entry: NewMovement, user, drawn: Drawn | None = None) -> StockMovement:
-    """Write a validated entry: appended, or inserted and reposted when dated before the item's newest."""
+def _write(entry: NewMovement, user, drawn: Drawn | None = None, *, ends_transaction: bool = False) -> StockMovement:
+    """Write a validated entry: appended, or inserted and reposted when dated before the item's newest.
+    `ends_transaction`: nothing but the commit follows (see `_append`)."""
     last_date = entry.item.last_movement_at
     if entry.movement_date is not None and last_date is not None and entry.movement_date < last_date:
         return _post_backdated(entry, user)
-    return _append([entry], user, drawn)[0]
+    return _append([entry], user, drawn, ends_transaction=ends_transaction)[0]
 
 
 def _post_backdated(entry: NewMovement, user) -> StockMovement:
@@ -109,13 +110,15 @@ def current_state(item: StockItem) -> ItemValuation:
                             shortfalls=io.layer_fetch(item.pk, shortfalls=True))
 
 
-def _append(entries: Sequence[NewMovement], user, drawn: Drawn | None = None) -> list[StockMovement]:
+def _append(entries: Sequence[NewMovement], user, drawn: Drawn | None = None, *,
+            ends_transaction: bool = False) -> list[StockMovement]:
     """Value and write validated entries at the end of their items' ledgers, in order.
 
     The one append path of `post_movement` and `post_many`: where each item's ledger ends is read off the
     locked item (`ledger_io.Tail.of`); movements, figures, layers, consumptions and item figures are each
     written with one statement (INSERT ... RETURNING, or one pipelined executemany of row
     UPDATEs), whatever the number of entries. `drawn`: ids drawn with the lock, used first.
+    `ends_transaction`: the caller commits next, so the writes may go with the COMMIT (`ledger_io.pipelined`).
     """
     items = {e.item.pk: e.item for e in entries}
     tails = {pk: io.Tail.of(item) for pk, item in items.items()}
@@ -158,7 +161,7 @@ def _append(entries: Sequence[NewMovement], user, drawn: Drawn | None = None) ->
         item.updated_at = now
     # A count stamps the item; the same UPDATE carries it, as it carries the movement counters.
     fields = [*ITEM_FIGURES, "movement_counts", *(["last_counted_at"] if counted else [])]
-    with io.pipelined():
+    with io.pipelined(until_commit=ends_transaction):
         insert_movements(movements, now)
         io.insert_layers(layers, now)
         io.update_layer_remaining(layer for state in states.values() for layer in state.posting.touched_layers.values())
@@ -238,7 +241,7 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
         # The rest of `validate_entries` for one entry without lots: its quantity is checked above.
         check_balance(item, item.count_on_hand, quantity)
         # A counted movement stamps last_counted_at itself (see post_movement).
-        movement = _write(entry, user, locked.drawn if locked else None)
+        movement = _write(entry, user, locked.drawn if locked else None, ends_transaction=True)
         if locked is not None and locked.others_on_hand is not None and item.deleted_at is None:
             # The variant's stock over every location, as the response shows it (`attach_stock_totals`).
             item.variant.stock_total = locked.others_on_hand + item.count_on_hand

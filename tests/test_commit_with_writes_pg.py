@@ -1,0 +1,74 @@
+"""A single movement's writes travel with its COMMIT on PostgreSQL (config/postgresql, ledger_io.pipelined):
+one round trip fewer under the item's lock. What that must not change: a write that fails still fails the
+whole transaction, nothing of it is kept, and the connection goes on working."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from django.db import IntegrityError, connection
+from psycopg import pq
+
+from inventory import services
+from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
+from tests.conftest import requires_postgres
+from tests.factories import StockItemFactory
+from tests.servers import database_url
+
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+
+
+@contextmanager
+def consumptions_refused():
+    """A CHECK that every layer consumption breaks, added from another session (and dropped after)."""
+    with psycopg.connect(database_url(), autocommit=True) as other:
+        other.execute(f"ALTER TABLE {LayerConsumption._meta.db_table} ADD CONSTRAINT test_refuse CHECK (quantity < 0)")
+        try:
+            yield
+        finally:
+            other.execute(f"ALTER TABLE {LayerConsumption._meta.db_table} DROP CONSTRAINT test_refuse")
+
+
+def protocol_trace(path) -> list[str]:
+    """The frontend messages libpq sent (its trace, one line each: direction, length, type, contents)."""
+    return [line for line in path.read_text().splitlines() if "\tF\t" in line or line.startswith("F\t")]
+
+
+def test_the_commit_is_sent_with_the_writes(tmp_path):
+    item = StockItemFactory()
+    services.receive(item.pk, 10)
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    trace = tmp_path / "trace"
+    with open(trace, "w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            services.sell(item.pk, 3)
+        finally:
+            pgconn.untrace()
+    sent = protocol_trace(trace)
+    insert = next(n for n, line in enumerate(sent) if 'INSERT INTO "inventory_stockmovement"' in line)
+    commit = next(n for n, line in enumerate(sent) if '"COMMIT"' in line)
+    # From the movement's INSERT to the COMMIT nothing waits for the server: no Sync between them.
+    assert insert < commit and not [line for line in sent[insert:commit] if "\tSync" in line], sent[insert:]
+    assert connection.connection._pipeline is None  # left with the commit
+    item = StockItem.objects.get(pk=item.pk)
+    assert (item.count_on_hand, StockMovement.objects.filter(stock_item=item).count()) == (7, 2)
+
+
+def test_a_write_refused_at_the_commit_keeps_nothing_and_the_connection_works():
+    item = StockItemFactory()
+    services.receive(item.pk, 10)
+    with consumptions_refused(), pytest.raises(IntegrityError):
+        services.sell(item.pk, 3)
+    assert connection.connection._pipeline is None
+    assert not connection.in_atomic_block
+    item = StockItem.objects.get(pk=item.pk)
+    assert (item.count_on_hand, StockMovement.objects.filter(stock_item=item).count()) == (10, 1)
+    assert CostLayer.objects.get(stock_item=item).quantity_remaining == 10
+    services.sell(item.pk, 3)  # the same connection, after the rollback
+    assert StockItem.objects.get(pk=item.pk).count_on_hand == 7
+    assert CostLayer.objects.get(stock_item=item).quantity_remaining == 7
