@@ -3,7 +3,8 @@ the reads every write renders): quoting, placeholders, and rows converted as the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
@@ -66,6 +67,41 @@ class ModelReader:
             for convert in functions:
                 values[n] = convert(values[n], field.cached_col, connection)
         return self.model.from_db(connection.alias, self.names, values), row[width:]
+
+
+# Field types whose value, of the Python type named, PostgreSQL's backend passes to psycopg unchanged
+# (integers: wrapped in psycopg's Int4/Int8, as `adapt_integerfield_value` does). Anything else, or another
+# type of value, goes through the field's own `get_db_prep_save`.
+_AS_IS = {"CharField": str, "TextField": str, "BooleanField": bool, "DecimalField": Decimal,
+          "DateTimeField": datetime, "AutoField": int, "BigAutoField": int, "SmallAutoField": int}
+
+
+@cache
+def _preparer(field) -> Callable:
+    if connection.vendor != "postgresql":
+        return lambda value: field.get_db_prep_save(value, connection)
+    target = field.target_field if field.is_relation else field
+    kind = target.get_internal_type()
+    wrap = connection.ops.integerfield_type_map.get(kind)
+    if wrap is not None:
+        return lambda value: wrap(value) if type(value) is int else field.get_db_prep_save(value, connection)
+    if (as_is := _AS_IS.get(kind)) is not None and (not field.is_relation or as_is is int):
+        if kind == "DateTimeField":
+            # Django warns about a naive datetime and makes it aware: only an aware one goes as it is.
+            return lambda value: value if type(value) is datetime and value.tzinfo is not None else \
+                field.get_db_prep_save(value, connection)
+        if kind == "DecimalField":  # Django refuses NaN and infinities
+            return lambda value: value if type(value) is Decimal and value.is_finite() else \
+                field.get_db_prep_save(value, connection)
+        return lambda value: value if type(value) is as_is else field.get_db_prep_save(value, connection)
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def db_values(obj, fields: Sequence) -> tuple:
+    """`fields` of a model instance as Django would prepare them for saving (`Field.get_db_prep_save`), but
+    the values PostgreSQL's backend takes as they are skip its per-field machinery: every write of the ledger
+    prepares dozens of them, and the general path cost a tenth of a movement POST's Python."""
+    return tuple(_preparer(f)(getattr(obj, f.attname)) for f in fields)
 
 
 NUMBERS = {int, Decimal}  # (not bool: True is no number to PostgreSQL)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.db import connection
 
 from inventory.models import CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
-from inventory.rawsql import array_literal, placeholders, q, select, table
+from inventory.rawsql import array_literal, db_values, placeholders, q, select, table
 from inventory.services.valuation import AVERAGE, ZERO, Consumption, Layer, LayerFetch, Lot, valuation_method
 
 # Rows per multi-row INSERT: far below every backend's limit on bound parameters.
@@ -221,7 +221,7 @@ def _insert_sql(model, objs: Sequence) -> tuple[str, list]:
     """An INSERT of model instances with their keys: multi-row VALUES, or (PostgreSQL, many rows) a SELECT
     from one array literal per column."""
     fields = model._meta.concrete_fields
-    rows = [tuple(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields) for obj in objs]
+    rows = [db_values(obj, fields) for obj in objs]
     names = ", ".join(q(f.column) for f in fields)
     if connection.vendor == "postgresql" and len(rows) > MANY_ROWS:
         types = [_column_type(model, f.column) for f in fields]
@@ -287,7 +287,7 @@ def update_layer_remaining(layers: Iterable[Layer]) -> None:
 def update_rows(model, fields: Sequence[str], objs: Sequence) -> None:
     """Write `fields` of model instances `objs` (each field prepared for the database as Django would)."""
     columns = [model._meta.get_field(name) for name in fields]
-    rows = [(*(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns), obj.pk) for obj in objs]
+    rows = [(*db_values(obj, columns), obj.pk) for obj in objs]
     update_by_id(model, [f.column for f in columns], rows)
 
 
