@@ -8,11 +8,12 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from psycopg import pq
 
 from inventory import services
 from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
+from inventory.services import ledger_io
 from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory
 from tests.servers import database_url
@@ -72,3 +73,23 @@ def test_a_write_refused_at_the_commit_keeps_nothing_and_the_connection_works():
     services.sell(item.pk, 3)  # the same connection, after the rollback
     assert StockItem.objects.get(pk=item.pk).count_on_hand == 7
     assert CostLayer.objects.get(stock_item=item).quantity_remaining == 7
+
+
+def test_an_error_after_the_writes_rolls_them_back_and_leaves_the_pipeline():
+    item = StockItemFactory(count_on_hand=4)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with ledger_io.pipelined(until_commit=True), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {StockItem._meta.db_table} SET count_on_hand = 40 WHERE id = %s", [item.pk])
+        assert connection.connection._pipeline is not None  # kept for the commit
+        raise RuntimeError("after the writes, before the commit")
+    assert connection.connection._pipeline is None
+    assert StockItem.objects.get(pk=item.pk).count_on_hand == 4
+
+
+def test_inside_an_outer_transaction_the_writes_are_waited_for_as_usual():
+    item = StockItemFactory(count_on_hand=4)
+    with transaction.atomic(), transaction.atomic():
+        with ledger_io.pipelined(until_commit=True), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {StockItem._meta.db_table} SET count_on_hand = 40 WHERE id = %s", [item.pk])
+        assert connection.connection._pipeline is None  # synced at the block's end: a savepoint may follow
+    assert StockItem.objects.get(pk=item.pk).count_on_hand == 40
