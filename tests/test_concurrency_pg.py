@@ -6,13 +6,14 @@ Each thread opens its own connection (Django gives each thread one) and closes i
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory import services
@@ -163,3 +164,37 @@ def test_backdated_writes_at_a_transfer_source_and_transfers_do_not_deadlock():
     assert sum(i.count_on_hand for i in items) == 200 + 4 * 6
     # Every unit ever received, at its cost: transfers, reposted or not, neither create nor lose value.
     assert sum(i.value_in_stock for i in items) == 100 * 1 + 100 * 2 + 4 * sum(range(3, 9))
+
+
+def test_a_sale_that_waited_for_the_lock_draws_on_the_layers_as_the_holder_left_them():
+    # The item lock statement also reads the open layers (services/locking.py). A sale that waits there for
+    # another writer must see the layers that writer committed, not those of the moment its statement began.
+    item = StockItemFactory(count_on_hand=0)
+    services.receive(item.pk, 3, value_per_unit=Decimal("1.00"))
+    services.receive(item.pk, 5, value_per_unit=Decimal("2.00"))
+    holder_sold = threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                services.sell(item.pk, 3)  # empties the first batch; the lock is held until the outer commit
+                holder_sold.set()
+                with connection.cursor() as cursor:
+                    for _ in range(200):  # until the other sale waits for the lock
+                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                       "AND datname = current_database()")
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.02)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holder_sold.wait(30)
+    waited = services.sell(item.pk, 2)
+    thread.join(30)
+    assert waited.value_per_unit == Decimal("2.00")  # from the second batch: the first was gone
+    assert sorted(StockItem.objects.get(pk=item.pk).cost_layers.values_list("quantity_remaining", flat=True)) == [0, 3]
+    assert_invariants(item.pk)
+    assert recount(deep=True).drifts == []

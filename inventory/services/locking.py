@@ -12,6 +12,7 @@ from django.db import OperationalError, connection, transaction
 
 from inventory.models import CostLayer, Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.rawsql import ModelReader, placeholders, q, table
+from inventory.services.valuation import Layer
 
 
 def lock_items(item_ids: Iterable[int], *, with_product: bool = False) -> dict[int, StockItem]:
@@ -71,50 +72,61 @@ def lock_item(item_id: int, *, with_product: bool = False) -> StockItem:
 
 
 @dataclass
-class Drawn:
-    """Ids drawn from the movement and layer sequences after an item's lock was taken (so that they grow with
-    the item's ledger), for the rows an append is about to write."""
+class ReadWithLock:
+    """What the statement that locked an item read after the lock, for the movement about to be appended: ids
+    drawn from the movement and layer sequences (so that they grow with the item's ledger), and the oldest open
+    layers the movement draws on, batches or `shortfalls` (`open_layers[item id]`, at most `asked`; fewer:
+    there are no more). An item not in `open_layers` had none of its layers read."""
 
     movement_ids: list[int] = field(default_factory=list)
     layer_ids: list[int] = field(default_factory=list)
+    open_layers: dict[int, list[Layer]] = field(default_factory=dict)
+    shortfalls: bool = False
+    asked: int = 0
 
 
 @dataclass
 class AppendLock:
-    """A locked item (with variant, location and product) and what its append needs beside it: the new
-    movement's ids, and the stock of its variant's other items (Spree's `total_on_hand` of the response)."""
+    """A locked item (with variant, location and product) and what its append needs beside it: what was read
+    with the lock, and the stock of its variant's other items (Spree's `total_on_hand` of the response)."""
 
     item: StockItem
-    drawn: Drawn
+    read: ReadWithLock
     others_on_hand: int | None = None  # None: not read (SQLite)
     others_backorderable: bool = False
 
 
-def lock_item_for_append(item_id: int, *, inbound: bool) -> AppendLock:
+def lock_item_for_append(item_id: int, *, inbound: bool, open_layers: int) -> AppendLock:
     """`lock_item(item_id, with_product=True)` for one movement about to be appended: on PostgreSQL the same
-    statement also draws the movement's id (and a cost layer's, `inbound`) and sums the variant's stock at its
-    other locations, which would otherwise be three more round trips, two of them under the lock.
+    statement also draws the movement's id (and a cost layer's, `inbound`), reads up to `open_layers` of the
+    layers it will draw on (batches going out of stock, shortfalls coming into an item that is short) and sums
+    the variant's stock at its other locations: four round trips in one, three of them under the lock.
 
     The ids are drawn after the row is locked (the locked row is a MATERIALIZED step the draw reads from), so
-    an item's movement ids still grow with its ledger. The other items' stock is read from the statement's
-    snapshot: a read, not part of what the lock protects (open layers are read after it, see `ledger_io`)."""
+    an item's movement ids still grow with its ledger. The layers are read by a function with a snapshot of
+    its own, taken once the lock is granted (migration 0014): the statement's snapshot may predate a writer
+    that held the lock. The other items' stock is read from the statement's snapshot: a read, not a part of
+    what the lock protects."""
     assert transaction.get_connection().in_atomic_block, "lock_item_for_append needs a transaction"
     if connection.vendor != "postgresql":
-        return AppendLock(lock_item(item_id, with_product=True), Drawn())
+        return AppendLock(lock_item(item_id, with_product=True), ReadWithLock())
     readers, sql = _append_lock_statement(inbound)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [item_id])
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(sql, [item_id, open_layers])
+        rows = cursor.fetchall()
+    if not rows:
         raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
     item_reader, variant_reader, location_reader, product_reader = readers
-    item, row = item_reader.take(row)
+    item, row = item_reader.take(rows[0])
     item.variant, row = variant_reader.take(row)
     item.stock_location, row = location_reader.take(row)
     item.variant.product, row = product_reader.take(row)
-    movement_id, layer_id, others_on_hand, others_backorderable = row
-    return AppendLock(item, Drawn([movement_id], [layer_id] if layer_id else []), others_on_hand,
-                      others_backorderable)
+    movement_id, layer_id, others_on_hand, others_backorderable = row[:4]
+    # As the statement chose: shortfalls into an item that is short, batches out of an item with stock.
+    was_read = item.count_on_hand < 0 if inbound else item.count_on_hand > 0
+    layers = {item.pk: [Layer(*r[-5:]) for r in rows if r[-5] is not None]} if was_read else {}
+    read = ReadWithLock([movement_id], [layer_id] if layer_id else [], layers, inbound, open_layers)
+    return AppendLock(item, read, others_on_hand, others_backorderable)
 
 
 @cache
@@ -124,17 +136,21 @@ def _append_lock_statement(inbound: bool) -> tuple[list[ModelReader], str]:
     item_columns = ", ".join(q(f.column) for f in StockItem._meta.concrete_fields)
     draw = "nextval(pg_get_serial_sequence('{}', 'id'))"
     layer_id = draw.format(CostLayer._meta.db_table) if inbound else "NULL::bigint"
+    # Inbound: the shortfalls of an item that is short; outbound: the batches of an item with stock.
+    has_layers = "i.count_on_hand < 0" if inbound else "i.count_on_hand > 0"
+    others = f"FROM {table(StockItem)} o WHERE o.variant_id = i.variant_id AND o.id <> i.id AND o.deleted_at IS NULL"
     sql = (
         f"WITH i AS MATERIALIZED (SELECT {item_columns} FROM {table(StockItem)} WHERE id = %s FOR UPDATE),"
         f" n AS MATERIALIZED (SELECT {draw.format(StockMovement._meta.db_table)} AS movement_id,"
-        f" {layer_id} AS layer_id FROM i)"
-        f" SELECT {', '.join(r.columns for r in readers)}, n.movement_id, n.layer_id,"
-        f" (SELECT COALESCE(SUM(o.count_on_hand), 0) FROM {table(StockItem)} o WHERE o.variant_id = i.variant_id"
-        f" AND o.id <> i.id AND o.deleted_at IS NULL),"
-        f" EXISTS (SELECT 1 FROM {table(StockItem)} o WHERE o.variant_id = i.variant_id AND o.id <> i.id"
-        f" AND o.deleted_at IS NULL AND o.backorderable)"
+        f" {layer_id} AS layer_id, (SELECT COALESCE(SUM(o.count_on_hand), 0) {others}) AS others_on_hand,"
+        f" EXISTS (SELECT 1 {others} AND o.backorderable) AS others_backorderable FROM i)"
+        f" SELECT {', '.join(r.columns for r in readers)}, n.movement_id, n.layer_id, n.others_on_hand,"
+        f" n.others_backorderable, f.layer_id, f.layer_movement_id, f.layer_unit_cost, f.layer_received,"
+        f" f.layer_remaining"
         f" FROM i CROSS JOIN n JOIN {table(Variant)} v ON v.id = i.variant_id"
-        f" JOIN {table(StockLocation)} l ON l.id = i.stock_location_id JOIN {table(Product)} p ON p.id = v.product_id")
+        f" JOIN {table(StockLocation)} l ON l.id = i.stock_location_id JOIN {table(Product)} p ON p.id = v.product_id"
+        f" LEFT JOIN LATERAL inventory_open_layers(i.id, {'true' if inbound else 'false'},"
+        f" CASE WHEN {has_layers} THEN %s ELSE 0 END) f ON true ORDER BY f.layer_id")
     return readers, sql
 
 

@@ -21,7 +21,13 @@ from django.utils import timezone
 from inventory.models import Action, MovementFigures, StockItem, StockMovement
 from inventory.services import ledger_io as io
 from inventory.services.errors import InvalidMovement, LocationMismatch
-from inventory.services.locking import AppendLock, Drawn, lock_item, lock_item_and_transfer_peers, lock_item_for_append
+from inventory.services.locking import (
+    AppendLock,
+    ReadWithLock,
+    lock_item,
+    lock_item_and_transfer_peers,
+    lock_item_for_append,
+)
 from inventory.services.movement_counts import bump
 from inventory.services.refs import acting_user, pk_of
 from inventory.services.repost import repost_limit, repost_with_dependents
@@ -50,13 +56,14 @@ def post_movement(entry: NewMovement, *, user=None) -> StockMovement:
     return _write(entry, user)
 
 
-def _write(entry: NewMovement, user, drawn: Drawn | None = None, *, ends_transaction: bool = False) -> StockMovement:
+def _write(entry: NewMovement, user, read: ReadWithLock | None = None, *,
+           ends_transaction: bool = False) -> StockMovement:
     """Write a validated entry: appended, or inserted and reposted when dated before the item's newest.
     `ends_transaction`: nothing but the commit follows (see `_append`)."""
     last_date = entry.item.last_movement_at
     if entry.movement_date is not None and last_date is not None and entry.movement_date < last_date:
         return _post_backdated(entry, user)
-    return _append([entry], user, drawn, ends_transaction=ends_transaction)[0]
+    return _append([entry], user, read, ends_transaction=ends_transaction)[0]
 
 
 def _post_backdated(entry: NewMovement, user) -> StockMovement:
@@ -110,20 +117,20 @@ def current_state(item: StockItem) -> ItemValuation:
                             shortfalls=io.layer_fetch(item.pk, shortfalls=True))
 
 
-def _append(entries: Sequence[NewMovement], user, drawn: Drawn | None = None, *,
+def _append(entries: Sequence[NewMovement], user, read: ReadWithLock | None = None, *,
             ends_transaction: bool = False) -> list[StockMovement]:
     """Value and write validated entries at the end of their items' ledgers, in order.
 
     The one append path of `post_movement` and `post_many`: where each item's ledger ends is read off the
     locked item (`ledger_io.Tail.of`); movements, figures, layers, consumptions and item figures are each
     written with one statement (INSERT ... RETURNING, or one pipelined executemany of row
-    UPDATEs), whatever the number of entries. `drawn`: ids drawn with the lock, used first.
+    UPDATEs), whatever the number of entries. `read`: ids and open layers read with the lock, used first.
     `ends_transaction`: the caller commits next, so the writes may go with the COMMIT (`ledger_io.pipelined`).
     """
     items = {e.item.pk: e.item for e in entries}
     tails = {pk: io.Tail.of(item) for pk, item in items.items()}
     states = {pk: current_state(item) for pk, item in items.items()}
-    _preload_layers(entries, states)
+    _preload_layers(entries, states, read or ReadWithLock())
     now = timezone.now()
     movements: list[StockMovement] = []
     counted: set[int] = set()
@@ -149,10 +156,10 @@ def _append(entries: Sequence[NewMovement], user, drawn: Drawn | None = None, *,
         movements.append(movement)
 
     layers = [(pk, layer) for pk, state in states.items() for layer in state.posting.new_layers]
-    if drawn is not None:
-        for row, pk in zip(movements, drawn.movement_ids, strict=False):
+    if read is not None:
+        for row, pk in zip(movements, read.movement_ids, strict=False):
             row.pk = pk
-        for (_, layer), pk in zip(layers, drawn.layer_ids, strict=False):
+        for (_, layer), pk in zip(layers, read.layer_ids, strict=False):
             layer.id = pk
     if connection.vendor == "postgresql":
         # Ids first (one statement), then every write sent at once: one round trip for all of them.
@@ -174,12 +181,17 @@ def _append(entries: Sequence[NewMovement], user, drawn: Drawn | None = None, *,
 PRELOAD = 4
 
 
-def _preload_layers(entries: Sequence[NewMovement], states: dict[int, ItemValuation]) -> None:
+def _preload_layers(entries: Sequence[NewMovement], states: dict[int, ItemValuation], read: ReadWithLock) -> None:
     """Read, in one statement per kind, the first open layers of the items whose entries will draw on
     them: batches for outbound entries on items with stock, shortfalls for inbound entries on items short.
-    A write on many items (a bulk count) then costs a constant number of statements."""
-    batches = sorted({e.item.pk for e in entries if e.quantity < 0 and states[e.item.pk].balance > 0})
-    short = sorted({e.item.pk for e in entries if e.quantity > 0 and states[e.item.pk].balance < 0})
+    A write on many items (a bulk count) then costs a constant number of statements. Layers the lock
+    statement read already (`read.open_layers`) are not read again."""
+    for pk, layers in read.open_layers.items():
+        (states[pk].shortfalls if read.shortfalls else states[pk].batches).preload(layers, read.asked)
+    batches = sorted({e.item.pk for e in entries
+                      if e.quantity < 0 and states[e.item.pk].balance > 0 and e.item.pk not in read.open_layers})
+    short = sorted({e.item.pk for e in entries
+                    if e.quantity > 0 and states[e.item.pk].balance < 0 and e.item.pk not in read.open_layers})
     for ids, shortfalls in ((batches, False), (short, True)):
         if ids:
             for pk, layers in io.prefetch_layers(ids, shortfalls=shortfalls, per_item=PRELOAD).items():
@@ -222,7 +234,8 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
         locked: AppendLock | None = None
         try:
             if request.movement_date is None:
-                locked = lock_item_for_append(item_id, inbound=isinstance(quantity, int) and quantity > 0)
+                inbound = isinstance(quantity, int) and quantity > 0
+                locked = lock_item_for_append(item_id, inbound=inbound, open_layers=PRELOAD)
                 item = locked.item
             else:
                 item = lock_item_and_transfer_peers(item_id, with_product=True)
@@ -241,7 +254,7 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
         # The rest of `validate_entries` for one entry without lots: its quantity is checked above.
         check_balance(item, item.count_on_hand, quantity)
         # A counted movement stamps last_counted_at itself (see post_movement).
-        movement = _write(entry, user, locked.drawn if locked else None, ends_transaction=True)
+        movement = _write(entry, user, locked.read if locked else None, ends_transaction=True)
         if locked is not None and locked.others_on_hand is not None and item.deleted_at is None:
             # The variant's stock over every location, as the response shows it (`attach_stock_totals`).
             item.variant.stock_total = locked.others_on_hand + item.count_on_hand

@@ -170,7 +170,7 @@ def test_a_post_costs_a_fixed_number_of_statements(manager_client, main, item, d
 
 
 @requires_postgres
-def test_a_post_on_postgresql_draws_ids_and_totals_with_the_lock(manager_client, main, shop, item):
+def test_a_post_on_postgresql_reads_what_it_needs_with_the_lock(manager_client, main, shop, item):
     StockItemFactory(stock_location=shop, variant=item.variant, count_on_hand=5, backorderable=True)
     post_movement(manager_client, main, {"quantity": 1, "stock_item_id": item.pk})  # the API key is now cached
     for fields in ({"quantity": -1, "action": "sold"}, {"quantity": 3, "action": "received"}):
@@ -178,8 +178,10 @@ def test_a_post_on_postgresql_draws_ids_and_totals_with_the_lock(manager_client,
             response = post_movement(manager_client, main, {"stock_item_id": item.pk, **fields})
         assert response.status_code == 201
         statements = [q["sql"] for q in queries.captured_queries]
-        # No statement of its own for the new ids, nor a read of the variant's stock after the commit.
+        # No statement of its own for the new ids or the open layers, nor a read of the variant's stock after
+        # the commit: all come with the lock.
         assert not [sql for sql in statements if sql.startswith("SELECT ARRAY(SELECT nextval")], statements
+        assert not [sql for sql in statements if sql.startswith("SELECT") and "inventory_costlayer" in sql], statements
         assert not [sql for sql in statements if "GROUP BY" in sql], statements
         item.refresh_from_db()
         variant = response.json()["stock_item"]["variant"]
