@@ -94,6 +94,9 @@ class StockItem(models.Model):
     # UPDATE as count_on_hand: a location's movement count for the Spree index is then a sum over its
     # items instead of a count over its whole ledger. A cache of the ledger like the figures above.
     movement_counts = models.JSONField(default=dict, editable=False)
+    # Their sum, the item's whole ledger: the unfiltered index's count sums one integer per item instead of
+    # eight JSON fields (8 of a page's 22 ms at 5,000 items). Kept with the counters (`services.movement_counts`).
+    movement_total = models.PositiveIntegerField(default=0, editable=False)
     # Set when the item is deleted with a ledger (Solidus's discard): hidden from the APIs' item lists and
     # lookups, its history kept; a new write of its variant at its location brings it back.
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)

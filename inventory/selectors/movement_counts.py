@@ -28,11 +28,14 @@ def movements_at(location_id: int, actions: Iterable[str] | None = None) -> int:
     wanted = sorted(Action.values if actions is None else set(actions) & set(Action.values))
     if not wanted:
         return 0
+    items = StockItem.objects.filter(stock_location_id=location_id)
+    if len(wanted) == len(Action.values):
+        return items.aggregate(n=Sum("movement_total"))["n"] or 0
     total = sum(
         (Coalesce(Cast(KT(f"movement_counts__{action}"), IntegerField()), 0) for action in wanted),
         start=Value(0),
     )
-    result = StockItem.objects.filter(stock_location_id=location_id).aggregate(n=Sum(total))
+    result = items.aggregate(n=Sum(total))
     return result["n"] or 0
 
 

@@ -172,7 +172,8 @@ def _checksums() -> list[Checksum]:
             " AND x.average_cost_after = si.average_cost AND x.running_value = si.running_value))",
         ),
         Checksum("transfer value", "t.stale IS NOT NULL"),
-        Checksum("movement counts", f"COALESCE(c.n, 0) <> {_counters_total('si')}"),
+        Checksum("movement counts",
+                 f"COALESCE(c.n, 0) <> {_counters_total('si')} OR COALESCE(c.n, 0) <> si.movement_total"),
     ]
     if valuation_method() != FIFO:
         checks.append(Checksum("value", "ABS(si.count_on_hand * si.average_cost - si.value_in_stock) >= 0.004999"))
@@ -337,8 +338,8 @@ def exact_drifts(ids: Sequence[int], location_code: str) -> list[Drift]:
 def _miscounted(ids: Sequence[int]) -> list[int]:
     """The items among `ids` whose movement counters differ from their ledger's, action by action."""
     expected = ledger_counts(ids)
-    stored = StockItem.objects.filter(pk__in=ids).values_list("pk", "movement_counts")
-    return [pk for pk, counts in stored if counts != expected[pk]]
+    stored = StockItem.objects.filter(pk__in=ids).values_list("pk", "movement_counts", "movement_total")
+    return [pk for pk, counts, total in stored if counts != expected[pk] or total != sum(expected[pk].values())]
 
 
 def _misplaced(ids: Sequence[int]) -> set[int]:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from inventory.models import MovementAudit, StockItem, StockMovement
 from inventory.services.errors import InvalidMovement, MovementLocked
 from inventory.services.locking import lock_item_and_transfer_peers
-from inventory.services.movement_counts import bump
+from inventory.services.movement_counts import COUNTER_FIELDS, bump
 from inventory.services.refs import acting_user, pk_of
 from inventory.services.repost import repost_limit, repost_with_dependents
 from inventory.services.rules import Cause, validate_movement_date, validate_quantity, validate_unit_cost
@@ -96,5 +96,5 @@ def delete_movement(movement: StockMovement | int, *, user=None) -> None:
                                      before=snapshot(locked), after=None)
         MovementAudit.objects.filter(movement_ref=locked.pk).update(movement=None)
         bump(item, locked.action, -1)
-        item.save(update_fields=["movement_counts"])
+        item.save(update_fields=list(COUNTER_FIELDS))
         repost_with_dependents(item, key, check_from=key, remove=locked, limit=repost_limit())

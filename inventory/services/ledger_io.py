@@ -50,8 +50,8 @@ class Tail:
     @classmethod
     def of(cls, item: StockItem) -> Tail:
         """Read off the (locked) item, which keeps them in the same UPDATE as its count: no query. The newest
-        movement's rank is the number of movements, which the item's movement counters hold."""
-        return cls(item.last_movement_at, sum((item.movement_counts or {}).values()), item.running_value)
+        movement's rank is the number of movements, which the item's movement total holds."""
+        return cls(item.last_movement_at, item.movement_total, item.running_value)
 
 
 def newest_movement_date(item_id: int) -> datetime | None:

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from inventory.models import StockItem
 
+# The fields `bump` changes, for the caller's save.
+COUNTER_FIELDS = ("movement_counts", "movement_total")
+
 
 def bump(item: StockItem, action: str, by: int = 1) -> None:
     """Count `by` more (or fewer) movements of `action` on `item`, in memory; the caller saves the item
-    (with `movement_counts` among its fields) under the item's lock."""
+    (with COUNTER_FIELDS among its fields) under the item's lock."""
     counts = dict(item.movement_counts or {})
     counts[action] = counts.get(action, 0) + by
     if counts[action] == 0:
         del counts[action]
     item.movement_counts = counts
+    item.movement_total = sum(counts.values())

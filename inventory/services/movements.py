@@ -28,7 +28,7 @@ from inventory.services.locking import (
     lock_item_and_transfer_peers,
     lock_item_for_append,
 )
-from inventory.services.movement_counts import bump
+from inventory.services.movement_counts import COUNTER_FIELDS, bump
 from inventory.services.refs import acting_user, pk_of
 from inventory.services.repost import repost_limit, repost_with_dependents
 from inventory.services.rules import (
@@ -80,7 +80,7 @@ def _post_backdated(entry: NewMovement, user) -> StockMovement:
     repost_with_dependents(entry.item, key, check_from=key, limit=repost_limit())
     movement.refresh_from_db()
     bump(entry.item, entry.action)
-    fields = ["movement_counts"]
+    fields = [*COUNTER_FIELDS]
     if entry.action == Action.COUNTED:
         entry.item.last_counted_at = timezone.now()
         fields.append("last_counted_at")
@@ -167,7 +167,7 @@ def _append(entries: Sequence[NewMovement], user, read: ReadWithLock | None = No
     for item in items.values():
         item.updated_at = now
     # A count stamps the item; the same UPDATE carries it, as it carries the movement counters.
-    fields = [*ITEM_FIGURES, "movement_counts", *(["last_counted_at"] if counted else [])]
+    fields = [*ITEM_FIGURES, *COUNTER_FIELDS, *(["last_counted_at"] if counted else [])]
     with io.pipelined(until_commit=ends_transaction):
         insert_movements(movements, now)
         io.insert_layers(layers, now)

@@ -27,6 +27,7 @@ from inventory.selectors.movement_counts import ledger_counts
 from inventory.selectors.recount_checks import Drift, checksum_failures, exact_drifts, key_at_rank
 from inventory.services.errors import StockError
 from inventory.services.locking import lock_items
+from inventory.services.movement_counts import COUNTER_FIELDS
 from inventory.services.repost import LEDGER_START, Key, repost_with_dependents
 
 CHUNK_SIZE = 500
@@ -186,11 +187,13 @@ def _repost_start(drift: Drift) -> Key:
 def _rewrite_counters_and_locations(ids: list[int]) -> None:
     """The items' movement counters from their ledger, and every movement's location from its item."""
     expected = ledger_counts(ids)
-    items = list(StockItem.objects.filter(pk__in=ids).only("pk", "stock_location_id", "movement_counts"))
-    changed = [item for item in items if item.movement_counts != expected[item.pk]]
+    items = list(StockItem.objects.filter(pk__in=ids).only("pk", "stock_location_id", *COUNTER_FIELDS))
+    changed = [item for item in items if (item.movement_counts, item.movement_total)
+               != (expected[item.pk], sum(expected[item.pk].values()))]
     for item in changed:
         item.movement_counts = expected[item.pk]
-    StockItem.objects.bulk_update(changed, ["movement_counts"])
+        item.movement_total = sum(expected[item.pk].values())
+    StockItem.objects.bulk_update(changed, list(COUNTER_FIELDS))
     for item in items:
         StockMovement.objects.filter(stock_item_id=item.pk).exclude(
             stock_location_id=item.stock_location_id).update(stock_location_id=item.stock_location_id)

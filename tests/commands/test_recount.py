@@ -365,6 +365,8 @@ CORRUPTIONS = {
     "extra movement": (lambda rows, item: duplicate_movement(rows[1]), LEDGER_ROWS, 55),
     "movement counters": (lambda rows, item: set_counters(item, {"received": 2, "sold": 1}), ["movement counts"],
                           25),
+    "movement total": (lambda rows, item: StockItem.objects.filter(pk=item.pk).update(movement_total=40),
+                       ["movement counts"], 25),
     "count_on_hand": (lambda rows, item: corrupt_count(item, 24), ["count"], 25),
     "value_in_stock": (lambda rows, item: raw(f"UPDATE {StockItem._meta.db_table} SET value_in_stock = %s "
                                               "WHERE id = %s", ["499.99", item.pk]), ["value"], 25),

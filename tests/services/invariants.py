@@ -22,6 +22,7 @@ def assert_invariants(item: StockItem | int, *, check_recount: bool = True) -> S
                      .order_by("movement_date", "id"))
     assert item.count_on_hand == sum(m.quantity for m in movements)
     assert item.movement_counts == dict(Counter(m.action for m in movements))
+    assert item.movement_total == len(movements)
     assert all(m.stock_location_id == item.stock_location_id for m in movements)
 
     running = 0

@@ -50,7 +50,8 @@ LAYER_COLUMNS = ["id", "stock_item_id", "movement_id", "unit_cost", "quantity_re
 CONSUMPTION_COLUMNS = ["movement_id", "layer_id", "quantity", "unit_cost"]
 ITEM_COLUMNS = ["id", "stock_location_id", "variant_id", "count_on_hand", "quantity_allocated", "backorderable",
                 "reorder_point", "max_stock_level", "last_counted_at", "value_in_stock", "average_cost",
-                "running_value", "last_movement_at", "created_at", "updated_at", "movement_counts"]
+                "running_value", "last_movement_at", "created_at", "updated_at", "movement_counts",
+                "movement_total"]
 LOCATION_COLUMNS = ["id", "name", "code", "active", "default", "backorderable_default", "propagate_all_variants",
                     "created_at", "updated_at"]
 PRODUCT_COLUMNS = ["id", "name", "slug", "description", "deleted_at", "created_at", "updated_at"]
@@ -310,7 +311,8 @@ class Command(StockroomCommand):
             newest = stamp(last_movement[i]) if rank[i] else "\\N"
             items.write(f"{item_id0 + i}\t{location_id0 + i % n_locations}\t{variant_id0 + i // n_locations}\t{b}\t"
                         f"0\tf\t10\t\\N\t{counted}\t{cents(b * c)}\t{average}\t{cents(b * c)}\t{newest}\t"
-                        f"{catalogue_at}\t{now_s}\t{json.dumps(action_counts[i], sort_keys=True)}\n")
+                        f"{catalogue_at}\t{now_s}\t{json.dumps(action_counts[i], sort_keys=True)}\t"
+                        f"{sum(action_counts[i].values())}\n")
         copy_rows(cursor, StockItem._meta.db_table, ITEM_COLUMNS, items.getvalue())
 
         for model in (StockLocation, Product, Variant, StockItem, StockMovement, CostLayer, LayerConsumption):
