@@ -29,18 +29,25 @@ def lock_items(item_ids: Iterable[int], *, with_product: bool = False) -> dict[i
     if not ids:
         return {}
     readers, sql = _lock_statement(with_product)
-    item_reader, variant_reader, location_reader, *product_reader = readers
     found = {}
     with connection.cursor() as cursor:
         cursor.execute(sql.format(ids=placeholders(len(ids))), ids)
         for row in cursor.fetchall():
-            item, row = item_reader.take(row)
-            item.variant, row = variant_reader.take(row)
-            item.stock_location, row = location_reader.take(row)
-            if product_reader:
-                item.variant.product, row = product_reader[0].take(row)
+            item, _ = _take_item(readers, row)
             found[item.pk] = item
     return found
+
+
+def _take_item(readers: list[ModelReader], row) -> tuple[StockItem, tuple]:
+    """The item of a lock statement's row, with its variant, location (and product, with a fourth reader),
+    and the row's columns after theirs."""
+    item_reader, variant_reader, location_reader, *product_reader = readers
+    item, row = item_reader.take(row)
+    item.variant, row = variant_reader.take(row)
+    item.stock_location, row = location_reader.take(row)
+    if product_reader:
+        item.variant.product, row = product_reader[0].take(row)
+    return item, row
 
 
 @cache
@@ -116,11 +123,7 @@ def lock_item_for_append(item_id: int, *, inbound: bool, open_layers: int) -> Ap
         rows = cursor.fetchall()
     if not rows:
         raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
-    item_reader, variant_reader, location_reader, product_reader = readers
-    item, row = item_reader.take(rows[0])
-    item.variant, row = variant_reader.take(row)
-    item.stock_location, row = location_reader.take(row)
-    item.variant.product, row = product_reader.take(row)
+    item, row = _take_item(readers, rows[0])
     movement_id, layer_id, others_on_hand, others_backorderable = row[:4]
     # As the statement chose: shortfalls into an item that is short, batches out of an item with stock.
     was_read = item.count_on_hand < 0 if inbound else item.count_on_hand > 0
