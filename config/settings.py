@@ -100,9 +100,10 @@ DATABASES = {
         "DATABASE_URL",
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env.int("DB_CONN_MAX_AGE", 60, unit="seconds"),
-        # A reused connection is checked (SELECT 1, about 60 us of CPU) at its first query of each
-        # request: a connection PostgreSQL dropped (restart, failover) is replaced unseen instead of
-        # failing that request (503 in the APIs, a 500 page in the admin and dashboard).
+        # A reused connection is checked at its first query of each request: a connection PostgreSQL
+        # dropped (restart, failover) is replaced unseen instead of failing that request (503 in the APIs,
+        # a 500 page in the admin and dashboard). On PostgreSQL the check asks SELECT 1 only when the server
+        # has written to the idle connection, as it does when it ends one (config/postgresql).
         conn_health_checks=True,
     ) or {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}  # a bad URL: env.check() stops below
 }

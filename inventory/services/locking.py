@@ -120,16 +120,21 @@ def lock_item_for_append(item_id: int, *, inbound: bool, open_layers: int) -> Ap
     readers, sql = _append_lock_statement(inbound)
     with connection.cursor() as cursor:
         cursor.execute(sql, [item_id, open_layers])
-        rows = cursor.fetchall()
-    if not rows:
+        row = cursor.fetchone()
+    if row is None:
         raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
-    item, row = _take_item(readers, rows[0])
-    movement_id, layer_id, others_on_hand, others_backorderable = row[:4]
+    item, row = _take_item(readers, row)
+    movement_id, layer_id, others_on_hand, others_backorderable, *layer_columns = row
     # As the statement chose: shortfalls into an item that is short, batches out of an item with stock.
     was_read = item.count_on_hand < 0 if inbound else item.count_on_hand > 0
-    layers = {item.pk: [Layer(*r[-5:]) for r in rows if r[-5] is not None]} if was_read else {}
+    layers = {item.pk: [Layer(*c) for c in zip(*layer_columns, strict=True)] if layer_columns[0] else []
+              } if was_read else {}
     read = ReadWithLock([movement_id], [layer_id] if layer_id else [], layers, inbound, open_layers)
     return AppendLock(item, read, others_on_hand, others_backorderable)
+
+
+# What `inventory_open_layers` returns of a layer (migration 0014), in `valuation.Layer`'s order.
+LAYER_COLUMNS = ("layer_id", "layer_movement_id", "layer_unit_cost", "layer_received", "layer_remaining")
 
 
 @cache
@@ -148,12 +153,13 @@ def _append_lock_statement(inbound: bool) -> tuple[list[ModelReader], str]:
         f" {layer_id} AS layer_id, (SELECT COALESCE(SUM(o.count_on_hand), 0) {others}) AS others_on_hand,"
         f" EXISTS (SELECT 1 {others} AND o.backorderable) AS others_backorderable FROM i)"
         f" SELECT {', '.join(r.columns for r in readers)}, n.movement_id, n.layer_id, n.others_on_hand,"
-        f" n.others_backorderable, f.layer_id, f.layer_movement_id, f.layer_unit_cost, f.layer_received,"
-        f" f.layer_remaining"
+        f" n.others_backorderable, {', '.join(f'f.{c}' for c in LAYER_COLUMNS)}"
         f" FROM i CROSS JOIN n JOIN {table(Variant)} v ON v.id = i.variant_id"
         f" JOIN {table(StockLocation)} l ON l.id = i.stock_location_id JOIN {table(Product)} p ON p.id = v.product_id"
-        f" LEFT JOIN LATERAL inventory_open_layers(i.id, {'true' if inbound else 'false'},"
-        f" CASE WHEN {has_layers} THEN %s ELSE 0 END) f ON true ORDER BY f.layer_id")
+        # One row, the layers' columns as arrays: the item's columns are loaded once, not once per layer.
+        f" CROSS JOIN LATERAL (SELECT {', '.join(f'array_agg({c} ORDER BY layer_id) AS {c}' for c in LAYER_COLUMNS)}"
+        f" FROM inventory_open_layers(i.id, {'true' if inbound else 'false'},"
+        f" CASE WHEN {has_layers} THEN %s ELSE 0 END)) f")
     return readers, sql
 
 
