@@ -1,14 +1,17 @@
-"""A single movement's writes travel with its COMMIT on PostgreSQL (config/postgresql, ledger_io.pipelined):
-one round trip fewer under the item's lock. What that must not change: a write that fails still fails the
-whole transaction, nothing of it is kept, and the connection goes on working."""
+"""A single movement's BEGIN travels with its lock statement and its writes with its COMMIT on PostgreSQL
+(config/postgresql, ledger_io.pipeline_until_commit): two round trips in all. What that must not change: a
+statement that fails still fails the whole transaction, nothing of it is kept, and the connection goes on
+working."""
 
 from __future__ import annotations
 
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg import pq
 
 from inventory import services
@@ -58,6 +61,52 @@ def test_the_commit_is_sent_with_the_writes(tmp_path):
     assert connection.connection._pipeline is None  # left with the commit
     item = StockItem.objects.get(pk=item.pk)
     assert (item.count_on_hand, StockMovement.objects.filter(stock_item=item).count()) == (7, 2)
+
+
+def test_a_movement_costs_two_round_trips_begin_with_the_lock():
+    item = StockItemFactory()
+    services.receive(item.pk, 10)
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    trace = Path(tempfile.mkdtemp()) / "trace"
+    with open(trace, "w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            services.sell(item.pk, 3)
+        finally:
+            pgconn.untrace()
+    sent = protocol_trace(trace)
+    begin = next(n for n, line in enumerate(sent) if '"BEGIN"' in line)
+    first_wait = next(n for n, line in enumerate(sent) if n > begin and ("\tSync" in line or "\tFlush" in line))
+    # BEGIN and the lock statement, then a Flush for the lock's answer (a Sync would end the batch).
+    assert "\tFlush" in sent[first_wait], sent[begin:first_wait + 1]
+    assert len([line for line in sent[begin:first_wait] if "\tExecute\t" in line]) == 2, sent[begin:first_wait + 1]
+    # The writes and the COMMIT then go with the transaction's one Sync; nothing in the simple protocol.
+    assert len([line for line in sent if "\tSync" in line]) == 1, sent
+    assert not [line for line in sent if "\tQuery\t" in line], sent
+    assert connection.connection._pipeline is None and not connection.in_atomic_block
+    assert StockItem.objects.get(pk=item.pk).count_on_hand == 7
+    services.receive(item.pk, 1)  # the connection goes on working, psycopg's autocommit as Django left it
+    assert connection.connection.autocommit is True and connection.get_autocommit() is True
+
+
+def test_a_refused_lock_rolls_back_and_the_connection_works():
+    item = StockItemFactory()
+    services.receive(item.pk, 10)
+    with psycopg.connect(database_url()) as holder:
+        holder.execute(f"SELECT 1 FROM {StockItem._meta.db_table} WHERE id = %s FOR UPDATE", [item.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '100ms'")
+        try:
+            with pytest.raises(OperationalError):
+                services.sell(item.pk, 3)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    assert connection.connection._pipeline is None and not connection.in_atomic_block
+    services.sell(item.pk, 3)
+    assert StockItem.objects.get(pk=item.pk).count_on_hand == 7
 
 
 def test_a_write_refused_at_the_commit_keeps_nothing_and_the_connection_works():

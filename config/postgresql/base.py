@@ -11,10 +11,10 @@ run outside a transaction (autocommit, as most reads are) has no rollback, so he
 the connection's prepared statements and runs it again, once. Nothing ran the first time: PostgreSQL
 checks the plan before executing anything.
 
-A transaction whose last writes are sent in psycopg's pipeline mode (`inventory.services.ledger_io`) may
-leave the pipeline open (`keep_pipeline_until_commit`): the COMMIT is then queued behind the writes and the
-one sync sends both, one round trip fewer while the item's row lock is held. An error of those writes
-surfaces at the commit, which Django's `atomic` turns into a rollback, as for any failed commit.
+A transaction may run in psycopg's pipeline mode to its end (`keep_pipeline_until_commit`, called through
+`inventory.services.ledger_io`): its BEGIN is then sent with its first statement and its COMMIT queued behind
+its last writes, one sync sending both; a single movement POST costs two round trips. An error of those
+writes surfaces at the commit, which Django's `atomic` turns into a rollback, as for any failed commit.
 """
 
 from __future__ import annotations
@@ -82,12 +82,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def keep_pipeline_until_commit(self) -> bool:
         """Enter psycopg's pipeline mode until this transaction ends, if it can be: in the outermost atomic
-        block, not in one already. False: the caller syncs its own pipeline as usual."""
-        if (self._pipeline_until_commit is not None or len(self.atomic_blocks) != 1 or self.savepoint_ids
-                or self.connection is None or self.connection._pipeline is not None):
+        block, not in a pipeline of another's. True if it is kept (already, or now); False: the caller syncs
+        its own pipeline as usual.
+
+        Before the transaction's first statement, its BEGIN is queued here as a statement of the pipeline, so
+        that it travels with the first query: psycopg would send its own and wait for the answer, a round trip
+        of its own, even in pipeline mode. psycopg is told autocommit meanwhile (the transaction is ours, BEGIN
+        to COMMIT); Django's atomic turns it back when the block ends, as it does for every outermost block."""
+        if len(self.atomic_blocks) != 1 or self.savepoint_ids or self.connection is None:
             return False
+        if self._pipeline_until_commit is not None:
+            return True
+        if self.connection._pipeline is not None:
+            return False
+        begin = self.connection.info.transaction_status == pq.TransactionStatus.IDLE
+        if begin:
+            self.connection.autocommit = True  # outside the pipeline: there, psycopg would sync to check
         stack = contextlib.ExitStack()
         stack.enter_context(self.connection.pipeline())
+        if begin:
+            self.connection.execute("BEGIN", prepare=False)
         self._pipeline_until_commit = stack
         return True
 

@@ -269,15 +269,25 @@ def pipelined(*, until_commit: bool = False) -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
-    connection.ensure_connection()
-    keep = getattr(connection, "keep_pipeline_until_commit", None)  # config.postgresql's
-    if until_commit and keep is not None and keep():
+    if until_commit and pipeline_until_commit():
         with connection.wrap_database_errors:
             yield
         return
     # Errors that surface when the pipeline syncs, outside any Django cursor, become django.db's as well.
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
+
+
+def pipeline_until_commit() -> bool:
+    """On PostgreSQL, send every statement from here to the end of the transaction in psycopg's pipeline mode:
+    a read waits for what was sent before it, writes do not wait, and the COMMIT travels with the last of them
+    (config/postgresql). Called before the transaction's first statement, its BEGIN travels with that one.
+    Only in a transaction's outermost atomic block; False where it is not kept (SQLite, a nested block)."""
+    if connection.vendor != "postgresql":
+        return False
+    connection.ensure_connection()
+    keep = getattr(connection, "keep_pipeline_until_commit", None)  # config.postgresql's
+    return keep is not None and keep()
 
 
 def update_layer_remaining(layers: Iterable[Layer]) -> None:

@@ -234,6 +234,8 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
         locked: AppendLock | None = None
         try:
             if request.movement_date is None:
+                # BEGIN goes with the lock statement, the writes with the COMMIT: two round trips in all.
+                io.pipeline_until_commit()
                 inbound = isinstance(quantity, int) and quantity > 0
                 locked = lock_item_for_append(item_id, inbound=inbound, open_layers=PRELOAD)
                 item = locked.item
