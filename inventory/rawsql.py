@@ -3,12 +3,14 @@ the reads every write renders): quoting, placeholders, and rows converted as the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
 from django.db import connection
+from psycopg.types.json import Json, Jsonb
 
 
 @cache  # names are a handful of constants; every write quotes dozens of them
@@ -105,6 +107,7 @@ def db_values(obj, fields: Sequence) -> tuple:
 
 
 NUMBERS = {int, Decimal}  # (not bool: True is no number to PostgreSQL)
+JSON_WRAPPERS = {Json, Jsonb}
 
 
 def array_literal(values: Sequence) -> str:
@@ -115,5 +118,7 @@ def array_literal(values: Sequence) -> str:
     kinds = set(map(type, values))
     if kinds and kinds <= NUMBERS:
         return "{" + ",".join(map(str, values)) + "}"
+    if kinds & JSON_WRAPPERS:  # a JSONField's value as Django prepares it: its JSON text
+        values = [(v.dumps or json.dumps)(v.obj) if type(v) in JSON_WRAPPERS else v for v in values]
     return "{" + ",".join("NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
                           for v in values) + "}"

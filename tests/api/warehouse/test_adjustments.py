@@ -118,3 +118,19 @@ def test_idempotent(stock, manager_client):
     second = post(manager_client, rows, HTTP_IDEMPOTENCY_KEY="count-1")
     assert second.json() == first.json()
     assert StockMovement.objects.filter(action=Action.COUNTED).count() == 1
+
+
+def test_a_count_of_many_rows_is_written_set_based(manager_client):
+    """Past `ledger_io.MANY_ROWS` rows PostgreSQL writes the items' figures as arrays, their JSON movement
+    counters included (a bulk count of 201 rows was a 500 when they went in as Python reprs)."""
+    from inventory.services.ledger_io import MANY_ROWS
+    from tests.factories import StockItemFactory, StockLocationFactory
+
+    location = StockLocationFactory()
+    items = [StockItemFactory(stock_location=location, count_on_hand=5) for _ in range(MANY_ROWS + 1)]
+    response = post(manager_client, [row(item, 9 + n) for n, item in enumerate(items)])
+    assert response.status_code == 201, response.content
+    for n, item in enumerate(items):
+        item.refresh_from_db()
+        assert (item.count_on_hand, item.movement_counts.get(Action.COUNTED)) == (9 + n, 1)
+        assert item.movement_total == StockMovement.objects.filter(stock_item=item).count()
