@@ -11,7 +11,7 @@ import psycopg.errors
 from django.db import OperationalError, connection, transaction
 
 from inventory.models import CostLayer, Product, StockItem, StockLocation, StockMovement, Variant
-from inventory.rawsql import ModelReader, placeholders, q, table
+from inventory.rawsql import ModelReader, array_literal, placeholders, q, table
 from inventory.services.valuation import Layer
 
 
@@ -31,7 +31,10 @@ def lock_items(item_ids: Iterable[int], *, with_product: bool = False) -> dict[i
     readers, sql = _lock_statement(with_product)
     found = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(ids=placeholders(len(ids))), ids)
+        if connection.vendor == "postgresql":  # one array: the same statement for any number of items
+            cursor.execute(sql.format(ids="= ANY(%s::bigint[])"), [array_literal(ids)])
+        else:
+            cursor.execute(sql.format(ids=f"IN ({placeholders(len(ids))})"), ids)
         for row in cursor.fetchall():
             item, _ = _take_item(readers, row)
             found[item.pk] = item
@@ -60,7 +63,7 @@ def _lock_statement(with_product: bool) -> tuple[list[ModelReader], str]:
         joins.append(f"JOIN {table(Product)} p ON p.id = v.product_id")
     lock = " FOR UPDATE OF i" if connection.features.has_select_for_update_of else ""
     sql = (f"SELECT {', '.join(r.columns for r in readers)} FROM {table(StockItem)} i {' '.join(joins)}"
-           f" WHERE i.id IN ({{ids}}) ORDER BY i.id{lock}")
+           f" WHERE i.id {{ids}} ORDER BY i.id{lock}")
     return readers, sql
 
 
