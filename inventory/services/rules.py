@@ -87,8 +87,12 @@ class MovementRequest:
                            movement_date=validate_movement_date(self.movement_date))
 
 
+# Every write checks its action (Action.values builds its list on each use).
+ACTIONS = frozenset(Action.values)
+
+
 def validate_quantity(quantity: int, action: str) -> None:
-    if action not in Action.values:
+    if action not in ACTIONS:
         raise InvalidMovement(f"'{action}' is not a valid action; use one of {', '.join(Action.values)}.",
                               field="action")
     if isinstance(quantity, bool) or not isinstance(quantity, int):
