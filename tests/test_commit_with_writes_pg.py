@@ -5,20 +5,18 @@ working."""
 
 from __future__ import annotations
 
-import tempfile
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
-from psycopg import pq
 
 from inventory import services
 from inventory.models import CostLayer, LayerConsumption, StockItem, StockMovement
 from inventory.services import ledger_io
 from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory
+from tests.pgtrace import frontend_messages
 from tests.servers import database_url
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
@@ -35,25 +33,10 @@ def consumptions_refused():
             other.execute(f"ALTER TABLE {LayerConsumption._meta.db_table} DROP CONSTRAINT test_refuse")
 
 
-def protocol_trace(path) -> list[str]:
-    """The frontend messages libpq sent (its trace, one line each: direction, length, type, contents)."""
-    return [line for line in path.read_text().splitlines() if "\tF\t" in line or line.startswith("F\t")]
-
-
-def test_the_commit_is_sent_with_the_writes(tmp_path):
+def test_the_commit_is_sent_with_the_writes():
     item = StockItemFactory()
     services.receive(item.pk, 10)
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    trace = tmp_path / "trace"
-    with open(trace, "w") as out:
-        pgconn.trace(out.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            services.sell(item.pk, 3)
-        finally:
-            pgconn.untrace()
-    sent = protocol_trace(trace)
+    sent = frontend_messages(lambda: services.sell(item.pk, 3))
     insert = next(n for n, line in enumerate(sent) if 'INSERT INTO "inventory_stockmovement"' in line)
     commit = next(n for n, line in enumerate(sent) if '"COMMIT"' in line)
     # From the movement's INSERT to the COMMIT nothing waits for the server: no Sync between them.
@@ -66,17 +49,7 @@ def test_the_commit_is_sent_with_the_writes(tmp_path):
 def test_a_movement_costs_two_round_trips_begin_with_the_lock():
     item = StockItemFactory()
     services.receive(item.pk, 10)
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    trace = Path(tempfile.mkdtemp()) / "trace"
-    with open(trace, "w") as out:
-        pgconn.trace(out.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            services.sell(item.pk, 3)
-        finally:
-            pgconn.untrace()
-    sent = protocol_trace(trace)
+    sent = frontend_messages(lambda: services.sell(item.pk, 3))
     begin = next(n for n, line in enumerate(sent) if '"BEGIN"' in line)
     first_wait = next(n for n, line in enumerate(sent) if n > begin and ("\tSync" in line or "\tFlush" in line))
     # BEGIN and the lock statement, then a Flush for the lock's answer (a Sync would end the batch).

@@ -5,7 +5,6 @@ its connection is fine but still replaces one the server has ended."""
 from __future__ import annotations
 
 import datetime
-import tempfile
 import time
 
 import psycopg
@@ -17,22 +16,10 @@ from inventory import services
 from inventory.models import StockMovement
 from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory
+from tests.pgtrace import frontend_messages
 from tests.servers import database_url
 
 pytestmark = requires_postgres
-
-
-def sent_queries(pgconn, run) -> list[str]:
-    """The simple-protocol queries libpq sent while `run()` ran (its protocol trace)."""
-    with tempfile.TemporaryFile("w+") as out:
-        pgconn.trace(out.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            run()
-        finally:
-            pgconn.untrace()
-        out.seek(0)
-        return [line for line in out.read().splitlines() if "\tQuery\t" in line]
 
 
 @pytest.mark.django_db
@@ -60,14 +47,14 @@ def test_a_movement_reads_back_its_dates_through_the_orm():
 @pytest.mark.django_db(transaction=True)
 def test_a_healthy_connection_is_not_asked_select_1_at_a_request():
     connection.ensure_connection()
-    connection.health_check_done = False  # as at the start of every request (`close_if_unusable_or_obsolete`)
 
     def first_query():
+        connection.health_check_done = False  # as at the start of every request (`close_if_unusable_or_obsolete`)
         with connection.cursor() as cursor:
             cursor.execute("SELECT 2")
 
     assert connection.health_check_enabled
-    assert not [q for q in sent_queries(connection.connection.pgconn, first_query) if "SELECT 1" in q]
+    assert not [m for m in frontend_messages(first_query) if "\tQuery\t" in m and "SELECT 1" in m]
     assert connection.health_check_done
 
 
