@@ -23,6 +23,7 @@ from django.db import connection
 
 from inventory.models import CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
 from inventory.rawsql import array_literal, db_values, placeholders, q, select, table
+from inventory.services.statement_batch import as_one_statement, execute_write, execute_writes
 from inventory.services.valuation import AVERAGE, ZERO, Consumption, Layer, LayerFetch, Lot, valuation_method
 
 # Rows per multi-row INSERT: far below every backend's limit on bound parameters.
@@ -164,9 +165,8 @@ def insert_layers(layers: Sequence[tuple[int, Layer]], now: datetime) -> None:
             insert_arrays(CostLayer, ("id", *columns), rows)
         else:
             values = ", ".join([f"({placeholders(7)})"] * len(rows))
-            with connection.cursor() as cursor:
-                cursor.execute(f"INSERT INTO {table(CostLayer)} (id, {', '.join(columns)}) VALUES {values}",
-                               [value for row in rows for value in row])
+            execute_write(f"INSERT INTO {table(CostLayer)} (id, {', '.join(columns)}) VALUES {values}",
+                          [value for row in rows for value in row])
         return
     for start in range(0, len(layers), INSERT_CHUNK):
         chunk = layers[start:start + INSERT_CHUNK]
@@ -205,7 +205,7 @@ def allocate_ids(movements: Sequence[StockMovement] = (), layers: Sequence[Layer
 def insert_instances(model, objs: Sequence, *, with_model=None, with_objs: Sequence = ()) -> None:
     """INSERT model instances whose primary keys are set, every concrete column as Django prepares it (no
     RETURNING: the statement can be pipelined). `with_model` / `with_objs`: rows of a second table written by
-    the same statement (PostgreSQL: a data-modifying WITH), e.g. movements and their figures."""
+    the same statement on PostgreSQL (`statement_batch`), e.g. movements and their figures."""
     if not objs:
         return
     if connection.vendor != "postgresql" and len(objs) > INSERT_CHUNK // 10:  # SQLite's bound-parameter limit
@@ -217,14 +217,9 @@ def insert_instances(model, objs: Sequence, *, with_model=None, with_objs: Seque
     statements = [_insert_sql(model, objs)]
     if with_model is not None:
         statements.append(_insert_sql(with_model, with_objs))
-    if connection.vendor == "postgresql":
-        sql = statements[-1][0] if len(statements) == 1 else f"WITH first AS ({statements[0][0]}) {statements[1][0]}"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [value for _, params in statements for value in params])
-        return
-    with connection.cursor() as cursor:
+    with as_one_statement():
         for sql, params in statements:
-            cursor.execute(sql, params)
+            execute_write(sql, params)
 
 
 def _insert_sql(model, objs: Sequence) -> tuple[str, list]:
@@ -251,9 +246,8 @@ def insert_consumptions(consumptions: Sequence[Consumption]) -> None:
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start:start + INSERT_CHUNK]
         values = ", ".join([f"({placeholders(4)})"] * len(chunk))
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {table(LayerConsumption)} ({', '.join(columns)}) VALUES {values}",
-                           [value for row in chunk for value in row])
+        execute_write(f"INSERT INTO {table(LayerConsumption)} ({', '.join(columns)}) VALUES {values}",
+                      [value for row in chunk for value in row])
 
 
 def insert_arrays(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:
@@ -263,8 +257,7 @@ def insert_arrays(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:
            f" SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})")
     for start in range(0, len(rows), ARRAY_CHUNK):
         chunk = rows[start:start + ARRAY_CHUNK]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [array_literal(column) for column in zip(*chunk, strict=True)])
+        execute_write(sql, [array_literal(column) for column in zip(*chunk, strict=True)])
 
 
 @contextmanager
@@ -328,13 +321,11 @@ def update_by_id(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:
         for start in range(0, len(rows), ARRAY_CHUNK):
             chunk = rows[start:start + ARRAY_CHUNK]
             columns_of_values = zip(*(row[:-1] for row in chunk), strict=True)
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [array_literal([row[-1] for row in chunk]),
-                                     *(array_literal(column) for column in columns_of_values)])
+            execute_write(sql, [array_literal([row[-1] for row in chunk]),
+                                *(array_literal(column) for column in columns_of_values)])
         return
     assignments = ", ".join(f"{q(c)} = %s" for c in columns)
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table(model)} SET {assignments} WHERE {q(key)} = %s", rows)
+    execute_writes(f"UPDATE {table(model)} SET {assignments} WHERE {q(key)} = %s", rows)
 
 
 def _column_type(model, column: str) -> str:

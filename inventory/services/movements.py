@@ -43,6 +43,7 @@ from inventory.services.rules import (
     validate_entries,
     validate_quantity,
 )
+from inventory.services.statement_batch import as_one_statement
 from inventory.services.valuation import ITEM_FIGURES, ZERO, ItemValuation
 
 
@@ -122,9 +123,9 @@ def _append(entries: Sequence[NewMovement], user, read: ReadWithLock | None = No
     """Value and write validated entries at the end of their items' ledgers, in order.
 
     The one append path of `post_movement` and `post_many`: where each item's ledger ends is read off the
-    locked item (`ledger_io.Tail.of`); movements, figures, layers, consumptions and item figures are each
-    written with one statement (INSERT ... RETURNING, or one pipelined executemany of row
-    UPDATEs), whatever the number of entries. `read`: ids and open layers read with the lock, used first.
+    locked item (`ledger_io.Tail.of`); movements, figures, layers, consumptions and item figures are
+    written by one statement on PostgreSQL (`statement_batch`), whatever the number of entries. `read`: ids
+    and open layers read with the lock, used first.
     `ends_transaction`: the caller commits next, so the writes may go with the COMMIT (`ledger_io.pipelined`).
     """
     items = {e.item.pk: e.item for e in entries}
@@ -168,7 +169,7 @@ def _append(entries: Sequence[NewMovement], user, read: ReadWithLock | None = No
         item.updated_at = now
     # A count stamps the item; the same UPDATE carries it, as it carries the movement counters.
     fields = [*ITEM_FIGURES, *COUNTER_FIELDS, *(["last_counted_at"] if counted else [])]
-    with io.pipelined(until_commit=ends_transaction):
+    with io.pipelined(until_commit=ends_transaction), as_one_statement():
         insert_movements(movements, now)
         io.insert_layers(layers, now)
         io.update_layer_remaining(layer for state in states.values() for layer in state.posting.touched_layers.values())
