@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.utils import timezone
 
+from inventory.rawsql import instance
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -217,6 +219,6 @@ class ApiKey(models.Model):
     def _from_cache(cls, entry: tuple[tuple, tuple]) -> ApiKey:
         # from_db marks the left-out fields deferred: reading user.password loads it, saving skips it.
         key_values, user_values = entry
-        key = cls.from_db(DEFAULT_DB_ALIAS, _cacheable_fields(cls), key_values)
-        key.user = User.from_db(DEFAULT_DB_ALIAS, _cacheable_fields(User), user_values)
+        key = instance(cls, DEFAULT_DB_ALIAS, _cacheable_fields(cls), key_values)
+        key.user = instance(User, DEFAULT_DB_ALIAS, _cacheable_fields(User), user_values)
         return key

@@ -10,6 +10,8 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connection
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from psycopg.types.json import Json, Jsonb
 
 
@@ -47,6 +49,21 @@ def select(sql: str, params: Sequence, fields: Sequence) -> list[tuple]:
     return out
 
 
+def instance(model, db: str, names: Sequence[str], values: Sequence):
+    """`model.from_db(db, names, values)` without running `Model.__init__`: the instance's attributes set at
+    once, as a loaded instance has them (a field left out of `names` is deferred, as with from_db). The reads
+    every write renders build a handful of instances, and __init__'s walk of the fields (a descriptor call
+    for each foreign key) cost more than the rest of turning their rows into objects. With a receiver of
+    pre_init or post_init connected for the model, from_db itself."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(db, names, values)
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(names, values, strict=True))
+    obj._state = state = ModelState()
+    state.adding, state.db = False, db
+    return obj
+
+
 class ModelReader:
     """Model instances from the columns of raw rows, converted as the ORM would convert them (JSON, SQLite's
     dates and decimals): for the statements written here that return whole rows."""
@@ -68,7 +85,7 @@ class ModelReader:
         for n, functions, field in self.converters:
             for convert in functions:
                 values[n] = convert(values[n], field.cached_col, connection)
-        return self.model.from_db(connection.alias, self.names, values), row[width:]
+        return instance(self.model, connection.alias, self.names, values), row[width:]
 
 
 # Field types whose value, of the Python type named, PostgreSQL's backend passes to psycopg unchanged
