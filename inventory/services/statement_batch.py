@@ -1,11 +1,11 @@
 """Writes sent to PostgreSQL as one statement: each INSERT or UPDATE but the last a data-modifying WITH.
 
 An append writes a movement, its figures, a layer or the layers it drew on, its consumptions and the item:
-five to seven statements, each with its own trip through Django's cursor, psycopg's adaptation and
-PostgreSQL's bind and execute, for a few rows each. As one statement they cost one of each. PostgreSQL runs
-every part of such a statement on one snapshot and checks foreign keys at its end, so a figure may name a
-movement inserted by another part; no part may read what another writes, and no row may be updated by two
-parts (the writes of an append touch each row once).
+four statements or more (an UPDATE for each layer drawn on), each with its own trip through Django's
+cursor, psycopg's adaptation and PostgreSQL's bind and execute, for a few rows each. As one statement they
+cost one of each. PostgreSQL runs every part of such a statement on one snapshot and checks foreign keys at
+its end, so a figure may name a movement inserted by another part; no part may read what another writes,
+and no row may be updated by two parts (the writes of an append touch each row once).
 """
 
 from __future__ import annotations
