@@ -9,10 +9,17 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from psycopg.types.json import Json, Jsonb
+
+
+@cache
+def on_postgresql() -> bool:
+    """Whether the database is PostgreSQL. Every write asks several times, and `connection.vendor` finds the
+    thread's connection through asgiref's Local each time (a RuntimeError raised and caught within)."""
+    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
 
 
 @cache  # names are a handful of constants; every write quotes dozens of them
@@ -82,10 +89,11 @@ class ModelReader:
         """(the instance made of the first columns of `row`, the rest of `row`)."""
         width = len(self.fields)
         values = list(row[:width])
+        db = connections[DEFAULT_DB_ALIAS]  # looked up once (see on_postgresql)
         for n, functions, field in self.converters:
             for convert in functions:
-                values[n] = convert(values[n], field.cached_col, connection)
-        return instance(self.model, connection.alias, self.names, values), row[width:]
+                values[n] = convert(values[n], field.cached_col, db)
+        return instance(self.model, db.alias, self.names, values), row[width:]
 
 
 # Field types whose value, of the Python type named, PostgreSQL's backend passes to psycopg unchanged
@@ -97,7 +105,7 @@ _AS_IS = {"CharField": str, "TextField": str, "BooleanField": bool, "DecimalFiel
 
 @cache
 def _preparer(field) -> Callable:
-    if connection.vendor != "postgresql":
+    if not on_postgresql():
         return lambda value: field.get_db_prep_save(value, connection)
     target = field.target_field if field.is_relation else field
     kind = target.get_internal_type()

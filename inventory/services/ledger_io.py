@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.db import connection
 
 from inventory.models import CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
-from inventory.rawsql import array_literal, db_values, placeholders, q, select, table
+from inventory.rawsql import array_literal, db_values, on_postgresql, placeholders, q, select, table
 from inventory.services.statement_batch import as_one_statement, execute_write, execute_writes
 from inventory.services.valuation import AVERAGE, ZERO, Consumption, Layer, LayerFetch, Lot, valuation_method
 
@@ -93,7 +93,7 @@ def prefetch_layers(item_ids: Sequence[int], *, shortfalls: bool, per_item: int)
     """The oldest `per_item` open batches (or shortfalls) of each item, in one statement for many items:
     what a write on several items at once would otherwise read item by item (`LayerQueue.preload`)."""
     found: dict[int, list[Layer]] = {pk: [] for pk in item_ids}
-    if connection.vendor == "postgresql":
+    if on_postgresql():
         # One statement whatever the number of items: each item's layers from the partial index.
         one = _layer_query(shortfalls, None).replace("stock_item_id = %s", "stock_item_id = t.item")
         sql = (f"SELECT l.* FROM unnest(%s::bigint[]) AS t(item) CROSS JOIN LATERAL ({one}) l"
@@ -155,7 +155,7 @@ def insert_layers(layers: Sequence[tuple[int, Layer]], now: datetime) -> None:
         return
     columns = ("stock_item_id", "movement_id", "unit_cost", "quantity_received", "quantity_remaining", "created_at")
     created_at = prepared_datetime(now)
-    if connection.vendor == "postgresql" and (len(layers) > MANY_ROWS or all(layer.id for _, layer in layers)):
+    if on_postgresql() and (len(layers) > MANY_ROWS or all(layer.id for _, layer in layers)):
         # Ids drawn from the sequence, then one INSERT (of arrays for many rows): a multi-row INSERT ...
         # RETURNING of thousands of rows costs more to build and parse than to run, and can't be pipelined.
         allocate_ids(layers=[layer for _, layer in layers])
@@ -208,7 +208,7 @@ def insert_instances(model, objs: Sequence, *, with_model=None, with_objs: Seque
     the same statement on PostgreSQL (`statement_batch`), e.g. movements and their figures."""
     if not objs:
         return
-    if connection.vendor != "postgresql" and len(objs) > INSERT_CHUNK // 10:  # SQLite's bound-parameter limit
+    if not on_postgresql() and len(objs) > INSERT_CHUNK // 10:  # SQLite's bound-parameter limit
         step = INSERT_CHUNK // 10
         for start in range(0, len(objs), step):
             insert_instances(model, objs[start:start + step], with_model=with_model,
@@ -228,7 +228,7 @@ def _insert_sql(model, objs: Sequence) -> tuple[str, list]:
     fields = model._meta.concrete_fields
     rows = [db_values(obj, fields) for obj in objs]
     names = ", ".join(q(f.column) for f in fields)
-    if connection.vendor == "postgresql" and len(rows) > MANY_ROWS:
+    if on_postgresql() and len(rows) > MANY_ROWS:
         types = [_column_type(model, f.column) for f in fields]
         return (f"INSERT INTO {table(model)} ({names}) SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})",
                 [array_literal(column) for column in zip(*rows, strict=True)])
@@ -240,7 +240,7 @@ def insert_consumptions(consumptions: Sequence[Consumption]) -> None:
     """INSERT consumptions whose movements and layers are written."""
     rows = [(c.movement.pk, c.layer.id, c.quantity, c.unit_cost) for c in consumptions]
     columns = ("movement_id", "layer_id", "quantity", "unit_cost")
-    if connection.vendor == "postgresql" and len(rows) > MANY_ROWS:
+    if on_postgresql() and len(rows) > MANY_ROWS:
         insert_arrays(LayerConsumption, columns, rows)
         return
     for start in range(0, len(rows), INSERT_CHUNK):
@@ -269,7 +269,7 @@ def pipelined(*, until_commit: bool = False) -> Iterator[None]:
     `until_commit`: the block's writes are the transaction's last statements, so they need not be waited for
     before the COMMIT, which is then sent with them (config/postgresql); an error surfaces at the commit.
     Only in a transaction's outermost atomic block; elsewhere the block syncs at its end as usual."""
-    if connection.vendor != "postgresql":
+    if not on_postgresql():
         yield
         return
     if until_commit and pipeline_until_commit():
@@ -286,7 +286,7 @@ def pipeline_until_commit() -> bool:
     a read waits for what was sent before it, writes do not wait, and the COMMIT travels with the last of them
     (config/postgresql). Called before the transaction's first statement, its BEGIN travels with that one.
     Only in a transaction's outermost atomic block; False where it is not kept (SQLite, a nested block)."""
-    if connection.vendor != "postgresql":
+    if not on_postgresql():
         return False
     connection.ensure_connection()
     keep = getattr(connection, "keep_pipeline_until_commit", None)  # config.postgresql's
@@ -311,7 +311,7 @@ def update_by_id(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     if not rows:
         return
     key = model._meta.pk.column
-    if connection.vendor == "postgresql" and len(rows) > MANY_ROWS:
+    if on_postgresql() and len(rows) > MANY_ROWS:
         types = [_column_type(model, c) for c in (key, *columns)]
         arrays = ", ".join(f"%s::{t}[]" for t in types)
         names = ", ".join(q(c) for c in (key, *columns))

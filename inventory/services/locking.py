@@ -11,7 +11,7 @@ import psycopg.errors
 from django.db import OperationalError, connection, transaction
 
 from inventory.models import CostLayer, Product, StockItem, StockLocation, StockMovement, Variant
-from inventory.rawsql import ModelReader, array_literal, placeholders, q, table
+from inventory.rawsql import ModelReader, array_literal, on_postgresql, placeholders, q, table
 from inventory.services.valuation import Layer
 
 
@@ -31,7 +31,7 @@ def lock_items(item_ids: Iterable[int], *, with_product: bool = False) -> dict[i
     readers, sql = _lock_statement(with_product)
     found = {}
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one array: the same statement for any number of items
+        if on_postgresql():  # one array: the same statement for any number of items
             cursor.execute(sql.format(ids="= ANY(%s::bigint[])"), [array_literal(ids)])
         else:
             cursor.execute(sql.format(ids=f"IN ({placeholders(len(ids))})"), ids)
@@ -118,7 +118,7 @@ def lock_item_for_append(item_id: int, *, inbound: bool, open_layers: int) -> Ap
     that held the lock. The other items' stock is read from the statement's snapshot: a read, not a part of
     what the lock protects."""
     assert transaction.get_connection().in_atomic_block, "lock_item_for_append needs a transaction"
-    if connection.vendor != "postgresql":
+    if not on_postgresql():
         return AppendLock(lock_item(item_id, with_product=True), ReadWithLock())
     readers, sql = _append_lock_statement(inbound)
     with connection.cursor() as cursor:

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Action, MovementFigures, StockItem, StockMovement
+from inventory.rawsql import on_postgresql
 from inventory.services import ledger_io as io
 from inventory.services.errors import InvalidMovement, LocationMismatch
 from inventory.services.locking import (
@@ -162,7 +163,7 @@ def _append(entries: Sequence[NewMovement], user, read: ReadWithLock | None = No
             row.pk = pk
         for (_, layer), pk in zip(layers, read.layer_ids, strict=False):
             layer.id = pk
-    if connection.vendor == "postgresql":
+    if on_postgresql():
         # Ids first (one statement), then every write sent at once: one round trip for all of them.
         io.allocate_ids(movements, [layer for _, layer in layers])
     for item in items.values():

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from inventory.models import StockItem, StockLocation, StockMovement
+from inventory.rawsql import on_postgresql
 from inventory.selectors.movement_counts import ledger_counts
 from inventory.selectors.recount_checks import Drift, checksum_failures, exact_drifts, key_at_rank
 from inventory.services.errors import StockError
@@ -133,7 +134,7 @@ def _snapshot():
     that needs REPEATABLE READ, which can only be asked for when this is the outermost transaction."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
+        if outermost and on_postgresql():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         yield
@@ -143,7 +144,7 @@ def _suspects(*, location_id: int | None, item_ids: list[int] | None) -> dict[in
     """The ids of the items failing a checksum, by location id, in pk order."""
     found: dict[int, list[int]] = {}
     with _snapshot():
-        if connection.vendor == "postgresql":
+        if on_postgresql():
             # The statement is costed high enough to be JIT-compiled, and compiling it takes longer
             # (about 0.3 s) than the compiled code saves on a million rows.
             with connection.cursor() as cursor:

@@ -33,7 +33,7 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Action, CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
-from inventory.rawsql import q, select, table
+from inventory.rawsql import on_postgresql, q, select, table
 from inventory.services import ledger_io as io
 from inventory.services.errors import InsufficientStock, StockError
 from inventory.services.locking import lock_items
@@ -217,7 +217,7 @@ def _unwind(item_id: int, date_param, movement_id: int) -> None:
              f" WHERE {_of_tail('c.movement_id', item_id)}")
     # The layers the tail drew from, looked up by id: PostgreSQL cannot know how few they are (below).
     touched = (f" AND {layers}.id = ANY(ARRAY(SELECT c.layer_id FROM {consumptions} c"
-               f" WHERE {_of_tail('c.movement_id', item_id)}))") if connection.vendor == "postgresql" else ""
+               f" WHERE {_of_tail('c.movement_id', item_id)}))") if on_postgresql() else ""
     tail = [item_id, date_param, date_param, movement_id]
     with connection.cursor() as cursor:
         # A batch gets back what the tail drew from it; a shortfall loses what the tail settled of it. The
@@ -236,7 +236,7 @@ def _of_tail(column: str, item_id: int) -> str:
     `= ANY(ARRAY(...))`: the planner then looks the rows up by index whatever it guesses of the tail's length,
     where with `IN (...)` a guess of thousands (it cannot know a short tail of a deep item is short) makes it
     hash-join whole tables: 0.9 s at a million movements for a tail of a hundred."""
-    if connection.vendor == "postgresql":
+    if on_postgresql():
         return f"{column} = ANY(ARRAY({_tail_ids(item_id)}))"
     return f"{column} IN ({_tail_ids(item_id)})"
 

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+from inventory.rawsql import on_postgresql
+
 _pending = threading.local()  # .statements: the writes of the open `as_one_statement` block, else None
 
 
@@ -50,7 +52,7 @@ def combined(statements: Sequence[tuple[str, Sequence]]) -> tuple[str, list]:
 def as_one_statement() -> Iterator[None]:
     """On PostgreSQL, the writes of the block (through `execute_write`) sent as one statement at its end;
     nothing is sent if the block raises. Elsewhere they run as they come."""
-    if connection.vendor != "postgresql" or getattr(_pending, "statements", None) is not None:
+    if not on_postgresql() or getattr(_pending, "statements", None) is not None:
         yield
         return
     _pending.statements = statements = []

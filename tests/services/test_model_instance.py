@@ -1,6 +1,7 @@
 """inventory.rawsql.instance: model instances from raw rows without Model.__init__, which must be the
 instances from_db makes: loaded (not adding), on their database, deferred where a field is left out,
-related objects reachable, saved as UPDATEs, and built by from_db itself when an init signal listens."""
+related objects reachable, saved as UPDATEs, and built by from_db itself when an init signal listens.
+And on_postgresql, which answers `connection.vendor`'s question once per process."""
 
 from __future__ import annotations
 
@@ -63,3 +64,11 @@ def test_names_and_values_must_match():
     names, values = row_of(StockItemFactory())
     with pytest.raises(ValueError):
         instance(StockItem, DEFAULT_DB_ALIAS, names, values[:-1])
+
+
+def test_on_postgresql_answers_for_the_database_of_the_run():
+    from django.db import connection
+
+    from inventory.rawsql import on_postgresql
+
+    assert on_postgresql() is (connection.vendor == "postgresql")
