@@ -16,7 +16,7 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
@@ -67,13 +67,14 @@ class SlidingWindow:
         window, into = divmod(now, self.period)
         window = int(window)
         current = self._key(ident, window)
+        store = caches[DEFAULT_CACHE_ALIAS]  # once: each use of `cache` looks the thread's cache up again
         try:
             # Kept two periods: the next window weighs this one as its previous.
-            cache.add(current, 0, timeout=2 * self.period + 1)
-            count = cache.incr(current)
-            previous = cache.get(self._key(ident, window - 1), 0) or 0
+            store.add(current, 0, timeout=2 * self.period + 1)
+            count = store.incr(current)
+            previous = store.get(self._key(ident, window - 1), 0) or 0
         except ValueError:  # evicted between add and incr (local memory): start over at one
-            cache.set(current, 1, timeout=2 * self.period + 1)
+            store.set(current, 1, timeout=2 * self.period + 1)
             count, previous = 1, 0
         except Exception as exc:  # a store that raises rather than answering None (e.g. Django's RedisCache)
             _store_down(self.name, exc)
@@ -85,7 +86,7 @@ class SlidingWindow:
         if previous * (1 - elapsed) + count <= self.limit:
             return None
         with contextlib.suppress(Exception):  # the refusal stands; the counter merely stays one high
-            cache.decr(current)
+            store.decr(current)
         return self._wait(count - 1, previous, elapsed)
 
     def _wait(self, count: int, previous: int, elapsed: float) -> float:

@@ -85,11 +85,12 @@ class ModelReader:
             for n, f in enumerate(self.fields)]
         self.converters = [c for c in self.converters if c[1]]
 
-    def take(self, row: Sequence) -> tuple:
-        """(the instance made of the first columns of `row`, the rest of `row`)."""
+    def take(self, row: Sequence, db=None) -> tuple:
+        """(the instance made of the first columns of `row`, the rest of `row`). `db`: the connection, if the
+        caller has it (each lookup of the thread's connection costs, see on_postgresql)."""
         width = len(self.fields)
         values = list(row[:width])
-        db = connections[DEFAULT_DB_ALIAS]  # looked up once (see on_postgresql)
+        db = db or connections[DEFAULT_DB_ALIAS]
         for n, functions, field in self.converters:
             for convert in functions:
                 values[n] = convert(values[n], field.cached_col, db)

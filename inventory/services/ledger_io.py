@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from inventory.models import CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
 from inventory.rawsql import array_literal, db_values, on_postgresql, placeholders, q, select, table
@@ -272,24 +272,26 @@ def pipelined(*, until_commit: bool = False) -> Iterator[None]:
     if not on_postgresql():
         yield
         return
-    if until_commit and pipeline_until_commit():
-        with connection.wrap_database_errors:
+    db = connections[DEFAULT_DB_ALIAS]  # looked up once (see rawsql.on_postgresql)
+    if until_commit and pipeline_until_commit(db):
+        with db.wrap_database_errors:
             yield
         return
     # Errors that surface when the pipeline syncs, outside any Django cursor, become django.db's as well.
-    with connection.wrap_database_errors, connection.connection.pipeline():
+    with db.wrap_database_errors, db.connection.pipeline():
         yield
 
 
-def pipeline_until_commit() -> bool:
+def pipeline_until_commit(db=None) -> bool:
     """On PostgreSQL, send every statement from here to the end of the transaction in psycopg's pipeline mode:
     a read waits for what was sent before it, writes do not wait, and the COMMIT travels with the last of them
     (config/postgresql). Called before the transaction's first statement, its BEGIN travels with that one.
     Only in a transaction's outermost atomic block; False where it is not kept (SQLite, a nested block)."""
     if not on_postgresql():
         return False
-    connection.ensure_connection()
-    keep = getattr(connection, "keep_pipeline_until_commit", None)  # config.postgresql's
+    db = db or connections[DEFAULT_DB_ALIAS]
+    db.ensure_connection()
+    keep = getattr(db, "keep_pipeline_until_commit", None)  # config.postgresql's
     return keep is not None and keep()
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import psycopg.errors
-from django.db import OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 
 from inventory.models import CostLayer, Product, StockItem, StockLocation, StockMovement, Variant
 from inventory.rawsql import ModelReader, array_literal, on_postgresql, placeholders, q, table
@@ -45,11 +45,12 @@ def _take_item(readers: list[ModelReader], row) -> tuple[StockItem, tuple]:
     """The item of a lock statement's row, with its variant, location (and product, with a fourth reader),
     and the row's columns after theirs."""
     item_reader, variant_reader, location_reader, *product_reader = readers
-    item, row = item_reader.take(row)
-    item.variant, row = variant_reader.take(row)
-    item.stock_location, row = location_reader.take(row)
+    db = connections[DEFAULT_DB_ALIAS]
+    item, row = item_reader.take(row, db)
+    item.variant, row = variant_reader.take(row, db)
+    item.stock_location, row = location_reader.take(row, db)
     if product_reader:
-        item.variant.product, row = product_reader[0].take(row)
+        item.variant.product, row = product_reader[0].take(row, db)
     return item, row
 
 
@@ -117,11 +118,12 @@ def lock_item_for_append(item_id: int, *, inbound: bool, open_layers: int) -> Ap
     its own, taken once the lock is granted (migration 0014): the statement's snapshot may predate a writer
     that held the lock. The other items' stock is read from the statement's snapshot: a read, not a part of
     what the lock protects."""
-    assert transaction.get_connection().in_atomic_block, "lock_item_for_append needs a transaction"
+    db = transaction.get_connection()
+    assert db.in_atomic_block, "lock_item_for_append needs a transaction"
     if not on_postgresql():
         return AppendLock(lock_item(item_id, with_product=True), ReadWithLock())
     readers, sql = _append_lock_statement(inbound)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, [item_id, open_layers])
         row = cursor.fetchone()
     if row is None:
