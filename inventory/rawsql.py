@@ -85,16 +85,16 @@ class ModelReader:
             for n, f in enumerate(self.fields)]
         self.converters = [c for c in self.converters if c[1]]
 
-    def take(self, row: Sequence, db=None) -> tuple:
-        """(the instance made of the first columns of `row`, the rest of `row`). `db`: the connection, if the
+    def take(self, row: Sequence, conn=None) -> tuple:
+        """(the instance made of the first columns of `row`, the rest of `row`). `conn`: the connection, if the
         caller has it (each lookup of the thread's connection costs, see on_postgresql)."""
         width = len(self.fields)
         values = list(row[:width])
-        db = db or connections[DEFAULT_DB_ALIAS]
+        conn = conn or connections[DEFAULT_DB_ALIAS]
         for n, functions, field in self.converters:
             for convert in functions:
-                values[n] = convert(values[n], field.cached_col, db)
-        return instance(self.model, db.alias, self.names, values), row[width:]
+                values[n] = convert(values[n], field.cached_col, conn)
+        return instance(self.model, conn.alias, self.names, values), row[width:]
 
 
 # Field types whose value, of the Python type named, PostgreSQL's backend passes to psycopg unchanged

@@ -42,7 +42,7 @@ from django.db import connection
 from django.db.models import F
 
 from inventory.models import Action, CostLayer, MovementFigures, StockItem, StockMovement
-from inventory.rawsql import placeholders, q, table
+from inventory.rawsql import on_postgresql, placeholders, q, table
 from inventory.selectors.movement_counts import ledger_counts
 from inventory.services.valuation import FIFO, ZERO, money, valuation_method
 
@@ -108,7 +108,7 @@ def _names() -> dict[str, str]:
 
 
 def _float() -> str:
-    return "DOUBLE PRECISION" if connection.vendor == "postgresql" else "REAL"
+    return "DOUBLE PRECISION" if on_postgresql() else "REAL"
 
 
 def _value_slack(balance: str) -> str:
@@ -182,7 +182,7 @@ def _checksums() -> list[Checksum]:
 
 def _counters_total(item: str) -> str:
     """SQL: the sum of stock item `item`'s movement counters (a JSON object of action -> count)."""
-    if connection.vendor == "postgresql":
+    if on_postgresql():
         terms = [f"COALESCE(({item}.movement_counts ->> '{action}')::bigint, 0)" for action in Action.values]
     else:
         terms = [f"COALESCE(json_extract({item}.movement_counts, '$.{action}'), 0)" for action in Action.values]

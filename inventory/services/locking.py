@@ -45,12 +45,12 @@ def _take_item(readers: list[ModelReader], row) -> tuple[StockItem, tuple]:
     """The item of a lock statement's row, with its variant, location (and product, with a fourth reader),
     and the row's columns after theirs."""
     item_reader, variant_reader, location_reader, *product_reader = readers
-    db = connections[DEFAULT_DB_ALIAS]
-    item, row = item_reader.take(row, db)
-    item.variant, row = variant_reader.take(row, db)
-    item.stock_location, row = location_reader.take(row, db)
+    conn = connections[DEFAULT_DB_ALIAS]
+    item, row = item_reader.take(row, conn)
+    item.variant, row = variant_reader.take(row, conn)
+    item.stock_location, row = location_reader.take(row, conn)
     if product_reader:
-        item.variant.product, row = product_reader[0].take(row, db)
+        item.variant.product, row = product_reader[0].take(row, conn)
     return item, row
 
 

@@ -34,6 +34,7 @@ from inventory.models import (
     StockMovement,
     Variant,
 )
+from inventory.rawsql import on_postgresql
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHUNK = 50_000  # movements per COPY statement: bounded memory whatever N is
@@ -117,7 +118,7 @@ class Command(StockroomCommand):
                             help="first delete every product, location, item and movement (bench databases only)")
 
     def handle(self, *args, **opts):
-        if connection.vendor != "postgresql":
+        if not on_postgresql():
             raise CommandError("bench_data needs PostgreSQL (it loads with COPY).")
         n_movements, n_items, n_locations = opts["movements"], opts["items"], opts["locations"]
         if n_items < 1 or n_locations < 1 or n_movements < 0 or n_locations > n_items:
