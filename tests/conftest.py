@@ -7,12 +7,22 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from tests.factories import ApiKeyFactory, UserFactory
+from tests.live_server import start_live_server
 
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL (row locks, concurrent connections, its own SQL and settings); "
            "run with DATABASE_URL=postgres://...",
 )
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, serving one request at a time where its threads share the test's
+    SQLite connection (tests/live_server.py says why)."""
+    server = start_live_server(request.config)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
