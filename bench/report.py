@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from config.serve import default_workers
 
 
 def _met(ok: bool) -> str:
@@ -83,10 +83,11 @@ def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, ta
         out.append(f"| {measure} | {figure} | {target} | {_met(met)} |")
 
     if writes:
-        workers = 2 * (os.cpu_count() or 1)
+        workers = default_workers()
         out += [
             "", "## Write path", "",
-            f"gunicorn `config.wsgi`, {workers} sync workers (2 x cores) on 127.0.0.1, PostgreSQL, throttle raised for",
+            f"gunicorn `config.wsgi`, {workers} sync workers (one per core, as `make serve`) on 127.0.0.1, PostgreSQL, "
+            "throttle raised for",
             f"the bench key (admin role). wrk with 16 connections (16 threads), each run {scale.write_seconds} s;",
             "movements counted in the database. The floor: 16 psycopg threads, each its own connection, each",
             "transaction `UPDATE inventory_stockitem SET count_on_hand = count_on_hand + q ... RETURNING` +",

@@ -7,7 +7,7 @@ Steps (each bounded in time; all traffic on 127.0.0.1):
    against a bare GROUP BY on the same table;
 4. reads, in process: server time p50/p95 and query count of the Spree movements index (q filter + sort,
    page 1 and a deep page) and the ledger feed (variant_ids + created_at range), with EXPLAIN plans;
-5. writes: gunicorn (2 x cores sync workers) driven by wrk with 16 connections, single Spree movement
+5. writes: gunicorn (one sync worker per core, as `make serve`) driven by wrk with 16 connections, single Spree movement
    POSTs on one hot item and over 1,000 items, and bulk counts; the raw psycopg floor with 16 threads in
    the same run, on their own items;
 6. the deep item (bench/deep_item.py): corrections over HTTP on one item with 100k and 1M movements,

@@ -3,7 +3,6 @@ beside the raw psycopg floor in the same run, and the bulk counts' service path 
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from bench import cpu, db
 from bench.commands import checked, log
 from bench.floor import FloorResult, run_floor
 from bench.load import Server, WrkResult, ensure_wrk, run_wrk
+from config.serve import default_workers
 
 if TYPE_CHECKING:
     from bench.run import Scale
@@ -105,7 +105,7 @@ def bench_writes(scale: Scale, env: dict, url: str, api_key: str, port: int) -> 
     spread_file = write_items_file(work / "spread.txt", spread)
     bulk_file = write_items_file(work / "bulk.txt", bulk)
     seconds = scale.write_seconds
-    workers = 2 * (os.cpu_count() or 1)
+    workers = default_workers()  # what `make serve` starts
     scenarios = []
     with Server(port, workers, env, work / "gunicorn.log") as server:
         log(f"gunicorn up on {server.base} with {workers} workers; warming up")

@@ -119,10 +119,16 @@ def find_nginx() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
 
 
+def default_workers() -> int:
+    """One gunicorn worker per CPU: a movement POST keeps its process busy, and more processes than cores only
+    switch more (docs/operations.md, "App processes against the raw-SQL floor"). `bench/` serves with as many."""
+    return os.cpu_count() or 2
+
+
 def read_config(env: Env) -> tuple[str, int, int]:
     host = env.str("HOST", "127.0.0.1") or "127.0.0.1"
     port = env.int("PORT", 8000, minimum=1, maximum=65535)
-    workers = env.int("WEB_CONCURRENCY", os.cpu_count() or 2, minimum=1, maximum=64, unit="worker processes")
+    workers = env.int("WEB_CONCURRENCY", default_workers(), minimum=1, maximum=64, unit="worker processes")
     # The settings check everything else (DATABASE_URL, REDIS_URL, SECRET_KEY, ...).
     try:
         importlib.import_module(os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"))
