@@ -1,10 +1,10 @@
 """The live server for the browser tests: pytest-django's, made safe for SQLite's in-memory test database.
 
-There the server's request threads all use the test's one connection (pytest-django hands it over), and two
-requests using it at once can lock the process up for good: a query calling one of Django's Python functions
-inside SQLite (TruncDate, on the dashboard) holds SQLite's connection mutex while it waits for the GIL, and
-another request's thread holds the GIL while it waits for that mutex. Browsers send such pairs (a page's data
-is still being computed when the next page is asked for); CI once spent its whole time budget there.
+There the server's request threads all use the test's one connection (pytest-django hands it over), and
+requests using it at once locked the process up for good: every request thread waited inside the sqlite3
+driver's execute, for ever (the stacks tests/test_live_server.py prints). The dashboard's query (TruncDate,
+one of Django's Python functions called from inside SQLite) and the next page the browser asks for are such
+a pair; CI once spent its whole time budget there.
 
 So where the connection is shared the server still accepts connections on many threads (browsers keep
 several open, and a one-connection server stalls on their idle pre-connections) but runs one request at a

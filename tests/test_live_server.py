@@ -1,11 +1,12 @@
 """The live server the browser tests drive answers requests that arrive together without locking up.
 
 On SQLite the test database lives in memory and the live server's threads share the test's one connection.
-A query that calls one of Django's Python functions inside SQLite (TruncDate on the dashboard) holds
-SQLite's connection lock while it waits for the GIL; a second request reading rows from that connection
-holds the GIL while it waits for the lock. The browser sends such pairs (the dashboard's data is still
-being computed when the next page is asked for), and the whole process hung: CI ran out of time in the
-dashboard's browser test. tests/conftest.py serves one request at a time where the connection is shared.
+Requests using it at once (the dashboard's TruncDate query, a Python function called from inside SQLite,
+beside admin pages) locked the whole process up: every request thread waited inside the sqlite3 driver's
+execute. The browser sends such pairs (the dashboard's data is still being computed when the next page is
+asked for): CI ran out of time in the dashboard's browser test. tests/live_server.py serves one request at
+a time where the connection is shared; before it, this test locked up every time it ran after the browser
+tests.
 
 A watchdog ends the process with every thread's stack if the requests do not finish: a lock-up fails
 loudly here rather than eating CI's time budget.
