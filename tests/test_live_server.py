@@ -57,7 +57,8 @@ def test_requests_arriving_together_all_get_answers(live_server, client, capsys)
             f"{live_server.url}/dashboard/data.json?days=365",
             f"{live_server.url}/admin/inventory/stockitem/"]
 
-    # Outside pytest's capture, so that the stacks reach the log if the watchdog fires.
+    # Outside pytest's capture, so that the stacks reach the log if the watchdog fires. faulthandler has one
+    # timer: this one stands in for pytest's faulthandler_timeout while the requests run.
     with capsys.disabled():
         faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True, file=sys.stderr)
         try:
