@@ -33,7 +33,7 @@ run: $(RUNTIME_STAMP)
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The production stack on one host: nginx (Debian's; installed here when missing and apt-get can) in front
-# of gunicorn, on HOST:PORT with WEB_CONCURRENCY workers (config/serve.py; docs/operations.md#make-serve).
+# of granian, on HOST:PORT with WEB_CONCURRENCY workers (config/serve.py; docs/operations.md#make-serve).
 serve: $(RUNTIME_STAMP)
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { echo "== installing nginx-light"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }

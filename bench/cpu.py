@@ -1,6 +1,6 @@
 """CPU time of processes, from /proc: how much work a movement costs, whatever else the machine runs.
 
-Throughput on a busy machine says little; CPU seconds spent per movement by the server side (gunicorn
+Throughput on a busy machine says little; CPU seconds spent per movement by the server side (the app server
 workers plus their PostgreSQL backends, or the floor's backends) do not depend on who else is running.
 """
 

@@ -1,7 +1,7 @@
 """The deep item: corrections on one stock item with a long history, over HTTP, beside the full rebuild.
 
 For each size (100,000 and 1,000,000 movements on one item at full scale), `bench_data` makes the item (a
-year of history) and a shallow one (10 movements). gunicorn serves them with one sync worker, so that the
+year of history) and a shallow one (10 movements). the app server serves them with one worker, so that the
 worker's peak RSS is the correction's. Each correction is a Spree request against the deep item:
 appends (beside the same POST on the shallow item), receipts backdated by 1 hour, 1 day, 30 days and
 300 days and their deletion, an edit of the newest and of the oldest movement, a date move, and
@@ -95,7 +95,7 @@ def bench_deep(sizes: list[int], env: dict, url: str, port: int, api_key: str, w
         checked(env, "bench_data", "--movements", "10", "--items", "1", "--locations", "1", "--prefix",
                 f"SHALLOW{size}")
         server_env = {**env, "STOCKROOM_MAX_REPOST": "0", "DB_STATEMENT_TIMEOUT_MS": "0"}
-        with Server(port, 1, server_env, work / f"deep-{size}.log", timeout=1800) as server:
+        with Server(port, 1, server_env, work / f"deep-{size}.log") as server:
             results.append(_measure(size, prefix, Client(server.base, api_key), server, url, env, log))
     return results
 
@@ -197,7 +197,7 @@ def render(results: list[DeepResult]) -> list[str]:
     if not results:
         return []
     out = ["", "## Deep item: corrections cost what they touch", "",
-           "One stock item with a year of history; each correction is one Spree request to gunicorn (1 sync",
+           "One stock item with a year of history; each correction is one Spree request to the app server (1",
            "worker, PostgreSQL); `tail` is how many movements it reposts. The full rebuild of the item (the",
            "reference implementation, in process) and `manage.py recount --fix` (wall time, one figure",
            "corrupted half-way) were timed in the same run. RSS growth is the worker's peak during the request",

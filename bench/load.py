@@ -1,4 +1,5 @@
-"""The HTTP side of the write benchmark: a gunicorn server on 127.0.0.1 and wrk driving it."""
+"""The HTTP side of the write benchmark: the application server (config/app_server.py, as `make serve` runs it)
+on 127.0.0.1 and wrk driving it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -34,11 +34,11 @@ def ensure_wrk() -> str:
 
 
 class Server:
-    """gunicorn serving config.wsgi on 127.0.0.1:PORT with the bench's environment; a context manager."""
+    """The application server (`config.app_server.command`) serving config.wsgi on 127.0.0.1:PORT with the bench's
+    environment; a context manager."""
 
-    def __init__(self, port: int, workers: int, env: dict[str, str], log_path: Path, *, timeout: int = 60) -> None:
+    def __init__(self, port: int, workers: int, env: dict[str, str], log_path: Path) -> None:
         self.port, self.workers, self.env, self.log_path = port, workers, env, log_path
-        self.timeout = timeout  # seconds a worker may spend on one request before gunicorn restarts it
         self.process: subprocess.Popen | None = None
 
     @property
@@ -46,17 +46,17 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
+        from config import app_server
+
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in __exit__
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--worker-class", "sync", "--backlog", "256",
-             "--timeout", str(self.timeout), "--graceful-timeout", "10"],
+            app_server.command(bind=app_server.tcp("127.0.0.1", self.port), workers=self.workers),
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
+                raise SystemExit(f"the app server exited with {self.process.returncode}; see {self.log_path}")
             try:
                 urllib.request.urlopen(f"{self.base}/api/schema/", timeout=5).read()
                 return self
@@ -65,7 +65,7 @@ class Server:
             except OSError:
                 time.sleep(0.3)
         self.__exit__(None, None, None)
-        raise SystemExit(f"gunicorn did not answer on {self.base} within 60s; see {self.log_path}")
+        raise SystemExit(f"the app server did not answer on {self.base} within 60s; see {self.log_path}")
 
     def worker_pids(self) -> list[int]:
         from bench.cpu import children

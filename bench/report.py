@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.serve import default_workers
+from config.app_server import THREADS_PER_WORKER, default_workers
 
 
 def _met(ok: bool) -> str:
@@ -86,8 +86,8 @@ def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, ta
         workers = default_workers()
         out += [
             "", "## Write path", "",
-            f"gunicorn `config.wsgi`, {workers} sync workers (one per core, as `make serve`) on 127.0.0.1, PostgreSQL, "
-            "throttle raised for",
+            f"granian serving `config.wsgi` (config/app_server.py), {workers} workers (one per core) of "
+            f"{THREADS_PER_WORKER} threads, as `make serve`, on 127.0.0.1, PostgreSQL, throttle raised for",
             f"the bench key (admin role). wrk with 16 connections (16 threads), each run {scale.write_seconds} s;",
             "movements counted in the database. The floor: 16 psycopg threads, each its own connection, each",
             "transaction `UPDATE inventory_stockitem SET count_on_hand = count_on_hand + q ... RETURNING` +",
@@ -107,7 +107,7 @@ def render(facts, scale, recounts, reads, writes, post_queries, service_bulk, ta
                    f"{w.db_cpu_seconds * 1000 / max(w.api_movements, 1):.2f}) / {f.cpu_ms_per_movement:.2f}")
             out.append(f"| {w.name} | {_rate(w.api_rate)} | {a.requests:,} | {bad} | {_ms(a.p50_ms)} / "
                        f"{_ms(a.p95_ms)} / {_ms(a.p99_ms)} | {_rate(f.rate)} | {ratio:.0%} | {cpu} |")
-        out += ["", "CPU ms per movement is read from /proc for the gunicorn workers and the PostgreSQL backends",
+        out += ["", "CPU ms per movement is read from /proc for the app server workers and the PostgreSQL backends",
                 "serving them (the floor: its 16 backends), so it does not depend on what else the machine runs;",
                 "where both sides are CPU-bound, floor CPU / API CPU is the ratio a quiet machine would show."]
         for w in writes:

@@ -7,9 +7,9 @@ Steps (each bounded in time; all traffic on 127.0.0.1):
    against a bare GROUP BY on the same table;
 4. reads, in process: server time p50/p95 and query count of the Spree movements index (q filter + sort,
    page 1 and a deep page) and the ledger feed (variant_ids + created_at range), with EXPLAIN plans;
-5. writes: gunicorn (one sync worker per core, as `make serve`) driven by wrk with 16 connections, single Spree movement
-   POSTs on one hot item and over 1,000 items, and bulk counts; the raw psycopg floor with 16 threads in
-   the same run, on their own items;
+5. writes: the app server (granian, one worker per core, as `make serve`) driven by wrk with 16 connections,
+   single Spree movement POSTs on one hot item and over 1,000 items, and bulk counts; the raw psycopg floor
+   with 16 threads in the same run, on their own items;
 6. the deep item (bench/deep_item.py): corrections over HTTP on one item with 100k and 1M movements,
    beside the full rebuild.
 """
@@ -34,7 +34,7 @@ from bench.reads import bench_reads
 from bench.recount import bench_recount
 from bench.writes import bench_bulk_service, bench_writes
 
-WORK_ROOT = Path(tempfile.gettempdir())  # wrk item lists and gunicorn log go in stockroom-bench-<database>
+WORK_ROOT = Path(tempfile.gettempdir())  # wrk item lists and the app server log go in stockroom-bench-<database>
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/stockroom_bench"
 
 @dataclass(frozen=True)

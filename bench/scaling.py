@@ -2,8 +2,8 @@
 
     python -m bench.scaling [--database-url URL] [--seconds 8] [--port 8260] [--output bench/SCALING.md]
 
-The same single-movement POST as `make bench` (bench/wrk/movement.lua, 16 connections) against gunicorn
-with 1, 2 and 4 sync workers, on items spread over 1,000 stock items and on one hot item, and the floor
+The same single-movement POST as `make bench` (bench/wrk/movement.lua, 16 connections) against the app server
+with 1, 2 and 4 workers, on items spread over 1,000 stock items and on one hot item, and the floor
 (bench/floor.py: the UPDATE and INSERT a movement needs, raw psycopg, 16 connections) on both shapes. The
 machine is shared: the load average before and after is printed with the figures, and the ratios (API
 over floor, n processes over one) are what to compare between runs. Resets the database it is given
@@ -37,7 +37,7 @@ class Row:
     p95_ms: float | None = None
     cpu_ms: float | None = None  # server-side CPU per movement: workers + backends (or the floor's backends)
     failed: int = 0
-    app_ms: float | None = None  # of which the gunicorn workers'
+    app_ms: float | None = None  # of which the app server workers'
 
 
 
@@ -69,7 +69,7 @@ def measure(url: str, port: int, seconds: int) -> tuple[list[Row], dict]:
         rows.append(Row(shape, "raw-SQL floor", result.rate, cpu_ms=result.cpu_ms_per_movement,
                         failed=result.errors))
     for workers in PROCESSES:
-        with Server(port, workers, env, work / f"gunicorn-{workers}.log") as server:
+        with Server(port, workers, env, work / f"app-server-{workers}.log") as server:
             run_wrk(server.base, "movement.lua", [api_key, shapes["spread over 1,000 items"][0]], seconds=2)
             for shape, (items_file, _) in shapes.items():
                 log(f"{workers} process(es): {shape}")

@@ -1,4 +1,4 @@
-"""Write-path measurements: gunicorn driven by wrk (single POSTs on a hot item and spread, bulk counts)
+"""Write-path measurements: the app server driven by wrk (single POSTs on a hot item and spread, bulk counts)
 beside the raw psycopg floor in the same run, and the bulk counts' service path in process."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from bench import cpu, db
 from bench.commands import checked, log
 from bench.floor import FloorResult, run_floor
 from bench.load import Server, WrkResult, ensure_wrk, run_wrk
-from config.serve import default_workers
+from config.app_server import default_workers
 
 if TYPE_CHECKING:
     from bench.run import Scale
 
 CLIENTS = 16
-WORK_ROOT = Path(tempfile.gettempdir())  # wrk item lists and gunicorn log go in stockroom-bench-<database>
+WORK_ROOT = Path(tempfile.gettempdir())  # wrk item lists and the app server log go in stockroom-bench-<database>
 
 
 @dataclass
@@ -29,7 +29,7 @@ class WriteScenario:
     api_movements: int
     floor: FloorResult | None
     note: str = ""
-    app_cpu_seconds: float = 0.0  # gunicorn workers during the wrk run
+    app_cpu_seconds: float = 0.0  # app server workers during the wrk run
     db_cpu_seconds: float = 0.0  # their PostgreSQL backends
 
     @property
@@ -107,8 +107,8 @@ def bench_writes(scale: Scale, env: dict, url: str, api_key: str, port: int) -> 
     seconds = scale.write_seconds
     workers = default_workers()  # what `make serve` starts
     scenarios = []
-    with Server(port, workers, env, work / "gunicorn.log") as server:
-        log(f"gunicorn up on {server.base} with {workers} workers; warming up")
+    with Server(port, workers, env, work / "app-server.log") as server:
+        log(f"app server up on {server.base} with {workers} workers; warming up")
         run_wrk(server.base, "movement.lua", [api_key, spread_file], seconds=3)
 
         own = {own_backend_pid()}

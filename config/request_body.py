@@ -1,7 +1,7 @@
 """WSGI wrapper: a request body that ends before its Content-Length is an error, never a shorter body.
 
-gunicorn and Django both hand an application whatever arrived before the client hung up, so a form
-body `quantity=100&action=received` cut short becomes `quantity=10` and would be acted on. Wrapped
+The app server (granian, as gunicorn did) and Django hand an application whatever arrived before the client
+hung up, so a form body `quantity=100&action=received` cut short becomes `quantity=10` and would be acted on. Wrapped
 here, reading past the end of what arrived raises OSError, which Django turns into UnreadablePostError:
 the API families answer 400 in their envelope (inventory.api.common.classify), Django's CSRF check
 refuses the form POST, and nothing is written.

@@ -1,20 +1,20 @@
-"""`make serve`: the production stack on one host, nginx in front of gunicorn.
+"""`make serve`: the production stack on one host, nginx in front of the application server (granian).
 
     python -m config.serve          # HOST, PORT, WEB_CONCURRENCY, DATABASE_URL, REDIS_URL, ... from the env
 
-Why nginx (Debian's) in front of gunicorn's sync workers: a sync worker is taken by one connection from
-its first byte to its last, so a few clients trickling their headers took every worker. nginx reads each
+Why nginx (Debian's) in front: an application thread is taken by one request from its first byte to its
+last, so a few clients trickling their headers or bodies would take every thread. nginx reads each
 request whole (headers and body, event-driven, thousands of slow connections on one process) before it
-hands it to gunicorn over a local socket, and takes the answer whole, so a worker only ever serves a
-complete request to a fast local reader. The application stays WSGI, unchanged: the same code, tests,
-timeouts and benchmarks as everywhere else. An ASGI server (uvicorn, granian) would guard the headers too,
-but Django would run our sync views on one thread per process, and its protocol errors (URI or headers
-too large) are plain text we cannot put in the families' envelopes; waitress also buffers, but in Python,
-with fixed plain-text error pages. nginx answers its own errors (414, 431, 413, 400, 502, 504) with the
-JSON bodies rendered here from `config.edge`, chosen by the family the path belongs to.
+hands it to the application server over a local socket (kept-alive connections), and takes the answer
+whole, so the application only ever serves a complete request to a fast local reader. The application is
+WSGI (config/app_server.py: granian, a few threads per worker process): the same code, tests, timeouts and
+benchmarks as everywhere else. The application server's own protocol errors (URI or headers too large)
+would be plain text we cannot put in the families' envelopes; nginx answers its own errors (414, 431, 413,
+400, 502, 504) with the JSON bodies rendered here from `config.edge`, chosen by the family the path belongs
+to.
 
 The launcher checks the configuration first (config/env.py: one line per bad variable, exit 2), writes
-the nginx configuration into a private run directory, starts gunicorn on a Unix socket there and nginx in
+the nginx configuration into a private run directory, starts granian on a Unix socket there and nginx in
 the foreground, and stops both when either ends or on SIGTERM/SIGINT.
 """
 
@@ -30,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from config import app_server
 from config.env import ConfigError, Env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -86,7 +87,7 @@ http {{
 {family_map}
     }}
 {chr(10).join(maps)}
-    upstream app {{ server unix:{socket}; }}
+    upstream app {{ server unix:{socket}; keepalive 32; }}
     server {{
         listen {listen} default_server;
         server_name _;
@@ -108,27 +109,14 @@ http {{
 """
 
 
-def gunicorn_command(*, socket: Path, workers: int) -> list[str]:
-    # nginx enforces the request limits, so gunicorn's (which answer HTML) are opened past them.
-    return [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", str(workers), "--bind", f"unix:{socket}",
-            "--limit-request-line", "0", "--limit-request-fields", "32768", "--limit-request-field_size", "0",
-            "--graceful-timeout", "20", "--control-socket", str(socket.parent / "gunicorn.ctl")]
-
-
 def find_nginx() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-
-
-def default_workers() -> int:
-    """One gunicorn worker per CPU: a movement POST keeps its process busy, and more processes than cores only
-    switch more (docs/operations.md, "App processes against the raw-SQL floor"). `bench/` serves with as many."""
-    return os.cpu_count() or 2
 
 
 def read_config(env: Env) -> tuple[str, int, int]:
     host = env.str("HOST", "127.0.0.1") or "127.0.0.1"
     port = env.int("PORT", 8000, minimum=1, maximum=65535)
-    workers = env.int("WEB_CONCURRENCY", default_workers(), minimum=1, maximum=64, unit="worker processes")
+    workers = env.int("WEB_CONCURRENCY", app_server.default_workers(), minimum=1, maximum=64, unit="worker processes")
     # The settings check everything else (DATABASE_URL, REDIS_URL, SECRET_KEY, ...).
     try:
         importlib.import_module(os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"))
@@ -140,7 +128,7 @@ def read_config(env: Env) -> tuple[str, int, int]:
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    # nginx replaces X-Forwarded-For with the client's address and gunicorn listens on a socket: the failed-auth
+    # nginx replaces X-Forwarded-For with the client's address and granian listens on a socket: the failed-auth
     # throttle and the admin login lockout must count that address, not the socket's.
     os.environ.setdefault("STOCKROOM_NUM_PROXIES", "1")
     try:
@@ -177,15 +165,18 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     code = 0
     try:
-        procs["gunicorn"] = subprocess.Popen(gunicorn_command(socket=socket, workers=workers), cwd=BASE_DIR)
+        procs["granian"] = subprocess.Popen(
+            app_server.command(bind=app_server.unix(socket), workers=workers), cwd=BASE_DIR)
         for _ in range(300):
-            if socket.exists() or procs["gunicorn"].poll() is not None:
+            if socket.exists() or procs["granian"].poll() is not None:
                 break
             time.sleep(0.1)
-        if procs["gunicorn"].poll() is not None:
-            return procs["gunicorn"].returncode or 1
+        if procs["granian"].poll() is not None:
+            return procs["granian"].returncode or 1
         procs["nginx"] = subprocess.Popen([nginx, "-p", str(run), "-c", str(run / "nginx.conf")], cwd=run)
-        print(f"stockroom: serving http://{host}:{port}/ (nginx -> gunicorn, {workers} workers)", flush=True)
+        threads = app_server.THREADS_PER_WORKER
+        print(f"stockroom: serving http://{host}:{port}/ (nginx -> granian, {workers} workers x {threads} threads)",
+              flush=True)
         while not stopping:
             ended = [name for name, proc in procs.items() if proc.poll() is not None]
             if ended:
@@ -194,8 +185,8 @@ def main() -> int:
                 break
             time.sleep(0.2)
     finally:
-        # nginx: QUIT finishes the answers in flight; gunicorn: TERM lets workers finish theirs.
-        for name, sig in (("nginx", signal.SIGQUIT), ("gunicorn", signal.SIGTERM)):
+        # nginx: QUIT finishes the answers in flight; granian: TERM lets workers finish theirs.
+        for name, sig in (("nginx", signal.SIGQUIT), ("granian", signal.SIGTERM)):
             proc = procs.get(name)
             if proc is not None and proc.poll() is None:
                 proc.send_signal(sig)

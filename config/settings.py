@@ -39,7 +39,7 @@ MANAGEMENT_COMMAND = bool(sys.argv) and sys.argv[0].endswith("manage.py") and sy
 SECRET_KEY = env.str("SECRET_KEY", "")
 if not SECRET_KEY:
     # A throwaway key is fine where nothing is served to the world: debug runs, the test suite and
-    # management commands. A production server (gunicorn, or runserver without DEBUG) must set one.
+    # management commands. A production server (make serve, or runserver without DEBUG) must set one.
     if DEBUG or "pytest" in sys.modules or MANAGEMENT_COMMAND:
         SECRET_KEY = "insecure-development-key-do-not-use-in-production"
     else:

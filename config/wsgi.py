@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 try:
     # Settings check every environment value (config/env.py): a bad one is one line per variable, and exit
-    # code 3, which gunicorn's arbiter takes as "worker failed to boot" and stops instead of respawning.
+    # code 3: a worker that exits at once every time is a crash loop, which granian stops on (config/app_server.py).
     from django.conf import settings
 
     settings.INSTALLED_APPS  # noqa: B018  (evaluates the settings module)

@@ -1,4 +1,4 @@
-"""Real servers for the tests (make serve's stack, gunicorn app servers) on the test database: a free port, the
+"""Real servers for the tests (make serve's stack, bare app servers) on the test database: a free port, the
 test database's URL, a server process waited for until it listens and stopped afterwards."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.db import connections
+
+from config import app_server
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60
@@ -71,6 +73,11 @@ def running(command: list[str], *, port: int, env: dict[str, str], log: Path,
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(WAIT)
+
+
+def app_server_command(port: int, *, threads: int = app_server.THREADS_PER_WORKER) -> list[str]:
+    """The production application server (config/app_server.py), one worker, on 127.0.0.1:`port`."""
+    return app_server.command(bind=app_server.tcp("127.0.0.1", port), workers=1, threads=threads)
 
 
 def serve_command() -> list[str]:

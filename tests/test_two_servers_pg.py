@@ -1,4 +1,4 @@
-"""Two app servers, one database, one Redis (issue 14): gunicorn processes of their own, sharing nothing but
+"""Two app servers, one database, one Redis (issue 14): app server processes of their own, sharing nothing but
 PostgreSQL and REDIS_URL, keep one throttle limit, refuse a revoked key together at once, and answer an
 idempotent retry sent to the other server with the first server's answer.
 
@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from http.client import HTTPMessage
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ from inventory import services
 from inventory.models import Action, StockMovement
 from tests.conftest import requires_postgres
 from tests.factories import ApiKeyFactory, StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
-from tests.servers import database_url, running
+from tests.servers import app_server_command, database_url, running
 from tests.shared_redis import SERVERS_URL, reachable_redis
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -68,7 +69,7 @@ def server_env() -> dict[str, str]:
 
 
 def call(port: int, method: str, path: str, key: str | None = None, body: dict | None = None,
-         **headers: str) -> tuple[int, dict, dict]:
+         **headers: str) -> tuple[int, HTTPMessage, dict]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None)
     request.add_header("Accept", "application/json")
@@ -80,14 +81,15 @@ def call(port: int, method: str, path: str, key: str | None = None, body: dict |
         request.add_header(name.replace("_", "-"), value)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+            # The headers as received (case-insensitive): the app server may send their names in lower case.
+            return response.status, response.headers, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+        return error.code, error.headers, json.loads(error.read() or b"null")
 
 
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Two gunicorn servers (one worker each) on this run's test database and SERVERS_URL; their ports."""
+    """Two app servers (one worker each) on this run's test database and SERVERS_URL; their ports."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: both servers must reach the test database")
     reachable_redis(SERVERS_URL)
@@ -95,9 +97,8 @@ def servers(django_db_setup, django_db_blocker, tmp_path_factory):
     with contextlib.ExitStack() as stack:
         ports = free_ports()
         for port in ports:
-            command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
-                       "--timeout", "60"]
-            stack.enter_context(running(command, port=port, env=server_env(), log=logs / f"gunicorn-{port}.log",
+            stack.enter_context(running(app_server_command(port), port=port, env=server_env(),
+                                        log=logs / f"app-server-{port}.log",
                                         inherit=False))
         yield ports
 

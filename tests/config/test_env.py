@@ -47,7 +47,8 @@ def test_every_bad_variable_is_named_at_once():
 
 
 def test_a_server_process_refuses_to_boot_with_the_line():
-    # config.wsgi is what gunicorn loads: exit 3 is gunicorn's "worker failed to boot", so it stops.
+    # config.wsgi is what the app server's workers load: they exit 3 at once, every time, which granian takes
+    # as a crash loop and stops on.
     result = run("-c", "import config.wsgi", STOCKROOM_THROTTLE_RATE="lots", SECRET_KEY="x")
     assert result.returncode == 3
     assert result.stderr.strip() == ("configuration error: STOCKROOM_THROTTLE_RATE='lots' is not valid: expected "

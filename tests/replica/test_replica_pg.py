@@ -1,14 +1,13 @@
 """Issue 14.3: with DATABASE_REPLICA_URL set, the read-only families read a real streaming replica (the one
 `.ci/replica` makes with `pg_basebackup -R` on port 5433) and everything else the primary.
 
-A real server (gunicorn) runs on the test database with the replica configured. Replay on the replica is
+A real server (the app server, granian) runs on the test database with the replica configured. Replay on the replica is
 paused to make the lag visible: what a client then sees is what it sees under replication lag."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +20,7 @@ from django.db import connection
 from accounts.models import Role
 from tests.conftest import requires_postgres
 from tests.factories import ApiKeyFactory, StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
-from tests.servers import database_url, free_port, running
+from tests.servers import app_server_command, database_url, free_port, running
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -79,9 +78,7 @@ def server(tmp_path):
     env = {"DATABASE_URL": database_url(), "DATABASE_REPLICA_URL": replica, "SECRET_KEY": "replica-test-only",
            "DEBUG": "0", "DB_CONN_MAX_AGE": "60", "STOCKROOM_API_KEY_CACHE_SECONDS": "0",
            "STOCKROOM_THROTTLE_RATE": "100000/min"}
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-               "--no-control-socket", "--log-level", "warning"]
-    with running(command, port=port, env=env, log=tmp_path / "gunicorn.log"):
+    with running(app_server_command(port), port=port, env=env, log=tmp_path / "app_server.log"):
         yield f"http://127.0.0.1:{port}"
 
 

@@ -1,6 +1,6 @@
 """Fault tests on PostgreSQL: what the ledger looks like after a request or transaction dies half-way.
 
-- a client that disconnects mid-request, against a real gunicorn serving the test database;
+- a client that disconnects mid-request, against the real app server (granian) serving the test database;
 - a transfer whose backend is killed with pg_terminate_backend after it has started writing;
 - a movement write that hits a statement timeout while another session holds the item's row lock.
 
@@ -40,12 +40,12 @@ from inventory.models import (
 from inventory.services.recount import recount
 from tests.conftest import requires_postgres
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
-from tests.servers import database_url, free_port, running
+from tests.servers import app_server_command, database_url, free_port, running
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-# This suite's share of the ports (see docs/robustness.md): the gunicorn under test takes the first free one.
+# This suite's share of the ports (see docs/robustness.md): the app server under test takes the first free one.
 SERVER_PORTS = range(8120, 8130)
 WAIT = 20  # seconds: generous upper bounds for things that normally take milliseconds
 
@@ -378,12 +378,12 @@ def test_statement_timeout_on_the_ledger_feed_is_a_503_in_the_katana_envelope(st
     assert payload["name"] == "ServiceUnavailableError"
 
 
-# --- (a) a client that disconnects mid-request, against gunicorn ----------------------------------------------
+# --- (a) a client that disconnects mid-request, against the app server ---------------------------------------
 
 
 @pytest.fixture
-def gunicorn_server(tmp_path):
-    """gunicorn (one sync worker, so requests are served one after another) on the test database."""
+def app_server(tmp_path):
+    """The app server (one worker, one thread, so requests are served one after another) on the test database."""
     port = free_port(SERVER_PORTS)
     env = {
         **os.environ,
@@ -394,9 +394,7 @@ def gunicorn_server(tmp_path):
         "STOCKROOM_THROTTLE_RATE": "100000/min",
         "PYTHONPATH": str(ROOT),
     }
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--workers", "1", "--timeout", "30", "--graceful-timeout", "2", "--log-level", "warning"]
-    with running(command, port=port, env=env, log=tmp_path / "gunicorn.log"):
+    with running(app_server_command(port, threads=1), port=port, env=env, log=tmp_path / "app_server.log"):
         yield port
 
 
@@ -455,8 +453,8 @@ def wait_until_served(port: int, headers: dict) -> None:
 @requires_postgres
 @pytest.mark.parametrize("abort", [False, True], ids=["fin", "rst"])
 @pytest.mark.parametrize("cut", ["in_headers", "after_headers", "in_body"])
-def test_client_gone_before_the_body_arrived_writes_nothing(gunicorn_server, movement_request, cut, abort):
-    port, req = gunicorn_server, movement_request
+def test_client_gone_before_the_body_arrived_writes_nothing(app_server, movement_request, cut, abort):
+    port, req = app_server, movement_request
     before = ledger_snapshot()
     head = req["build"](len(req["body"]))
     if cut == "in_headers":
@@ -474,9 +472,9 @@ def test_client_gone_before_the_body_arrived_writes_nothing(gunicorn_server, mov
 
 
 @requires_postgres
-def test_body_shorter_than_its_content_length_writes_nothing(gunicorn_server, movement_request):
+def test_body_shorter_than_its_content_length_writes_nothing(app_server, movement_request):
     """The whole body arrives, but Content-Length promised more, and the client then hangs up."""
-    port, req = gunicorn_server, movement_request
+    port, req = app_server, movement_request
     before = ledger_snapshot()
 
     send_and_hang_up(port, req["build"](len(req["body"]) + 100) + b"\r\n" + req["body"], abort=False)
@@ -487,10 +485,10 @@ def test_body_shorter_than_its_content_length_writes_nothing(gunicorn_server, mo
 
 
 @requires_postgres
-def test_body_shorter_than_its_content_length_is_answered_400_in_the_spree_envelope(gunicorn_server,
+def test_body_shorter_than_its_content_length_is_answered_400_in_the_spree_envelope(app_server,
                                                                                    movement_request):
     """A client that half-closes (sends FIN, still reads) after too short a body hears why it was refused."""
-    port, req = gunicorn_server, movement_request
+    port, req = app_server, movement_request
     before = ledger_snapshot()
     with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
         sock.sendall(req["build"](len(req["body"]) + 100, {"Connection": "close"}) + b"\r\n" + req["body"])
@@ -506,10 +504,10 @@ def test_body_shorter_than_its_content_length_is_answered_400_in_the_spree_envel
 
 
 @requires_postgres
-def test_client_gone_before_reading_the_answer_gets_exactly_one_movement_on_retry(gunicorn_server, movement_request):
+def test_client_gone_before_reading_the_answer_gets_exactly_one_movement_on_retry(app_server, movement_request):
     """A complete request is a complete write even if nobody reads the answer; the client, not knowing,
     retries with the same Idempotency-Key and gets the first answer: one movement, no duplicate."""
-    port, req = gunicorn_server, movement_request
+    port, req = app_server, movement_request
     before = ledger_snapshot()
     key = {"Idempotency-Key": "disconnect-then-retry"}
 

@@ -1,4 +1,4 @@
-"""Issue 14.2 and 12.11: `make serve` (nginx in front of gunicorn, config/serve.py) against real sockets.
+"""Issue 14.2 and 12.11: `make serve` (nginx in front of granian, config/serve.py) against real sockets.
 
 Slow clients cannot stall it; static files and the admin work through it; every answer under /api/ is
 JSON in the family's envelope, including the errors nginx answers itself (URI, headers, body too large,
