@@ -219,6 +219,8 @@ REST_FRAMEWORK = {
         "inventory.api.common.parsers.FormParser",
         "inventory.api.common.parsers.MultiPartParser",
     ],
+    # DRF's negotiation with a short cut for JSON clients (inventory/api/common/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "inventory.api.common.negotiation.ContentNegotiation",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
