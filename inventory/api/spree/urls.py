@@ -1,5 +1,6 @@
-"""Spree v1 routes. config/urls.py mounts this module twice: under /api/v1/ (namespace "spree-v1") and
-under /api/ (namespace "spree"); the OpenAPI schema lists the /api/v1/ routes only (see schema.py).
+"""Spree v1 routes. config/urls.py mounts them twice: under /api/v1/ (namespace "spree-v1": the routes first,
+ahead of the other families', and the catch-all 404 after theirs) and under /api/ (namespace "spree"); the
+OpenAPI schema lists the /api/v1/ routes only (see schema.py).
 
 Viewsets on routers, the nested ones through drf-nested-routers; both spellings of each path are served
 (inventory/api/common/routers.py). Anything else under these mounts answers Spree's 404 JSON rather than
@@ -22,15 +23,15 @@ products = NestedRouter(router, "products")
 products.register("variants", catalog.ProductVariantViewSet, basename="product-variant")
 
 locations = NestedRouter(router, "stock_locations")
-locations.register("stock_items", stock.StockItemViewSet, basename="stock-item")
 locations.register("stock_movements", stock.StockMovementViewSet, basename="stock-movement")
+locations.register("stock_items", stock.StockItemViewSet, basename="stock-item")
 # The singular path one Spree document uses, for DELETE.
 locations.register("stock_movement", stock.SingularStockMovementViewSet, basename="stock-movement-singular")
 
-urlpatterns = [
-    *router.urls,
-    *products.urls,
-    *locations.urls,
-    # [\s\S] rather than `.`: a path with an encoded newline (%0A) is unknown too, not a fall-through to HTML.
-    re_path(r"^[\s\S]*$", not_found, name="not-found"),
-]
+# Matched in order, and no two routes overlap: the busiest (a location's movements and items) come first.
+routes = [*locations.urls, *router.urls, *products.urls]
+
+# [\s\S] rather than `.`: a path with an encoded newline (%0A) is unknown too, not a fall-through to HTML.
+not_found_route = re_path(r"^[\s\S]*$", not_found, name="not-found")
+
+urlpatterns = [*routes, not_found_route]
