@@ -1,9 +1,10 @@
 import os
 import sys
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 from config.env import ConfigError
+from config.lanes import CookielessApiLane
 from config.request_body import CompleteBody
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -18,5 +19,7 @@ except ConfigError as exc:
     sys.stderr.write("".join(f"configuration error: {line}\n" for line in exc.lines))
     sys.exit(3)
 
+django.setup(set_prefix=False)  # as get_wsgi_application does
 # A body cut short by a client that hung up is refused, never read as a shorter body (request_body.py).
-application = CompleteBody(get_wsgi_application())
+# Cookie-less API requests skip the browser-session middleware (lanes.py).
+application = CompleteBody(CookielessApiLane.from_settings())
