@@ -12,6 +12,7 @@ business in front of it (config/serve.py), as they were gunicorn's.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -44,3 +45,10 @@ def command(*, bind: list[str], workers: int, threads: int = THREADS_PER_WORKER)
         "--respawn-failed-workers",
         "--no-ws", "--workers-kill-timeout", "20",
     ]
+
+
+def accepts(path: Path) -> bool:
+    """Whether the server on the Unix socket `path` takes connections: granian creates the socket's file a
+    moment before it listens on it, and a connection refused meanwhile would be nginx's 502."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(str(path)) == 0

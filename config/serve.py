@@ -167,8 +167,8 @@ def main() -> int:
     try:
         procs["granian"] = subprocess.Popen(
             app_server.command(bind=app_server.unix(socket), workers=workers), cwd=BASE_DIR)
-        for _ in range(300):
-            if socket.exists() or procs["granian"].poll() is not None:
+        for _ in range(600):
+            if app_server.accepts(socket) or procs["granian"].poll() is not None:
                 break
             time.sleep(0.1)
         if procs["granian"].poll() is not None:
