@@ -76,7 +76,9 @@ def test_which_lane_serves_a_request(path, cookie, lane):
 
 
 @pytest.fixture
-def stock(db):
+def stock(transactional_db):
+    # transactional_db: a request ends as a server's does, and Django then closes the connection
+    # (close_old_connections), which a test wrapped in a transaction would not survive.
     location = StockLocationFactory(code="MAIN")
     return location, StockItemFactory(stock_location=location)
 
@@ -107,6 +109,6 @@ def test_the_browsable_api_still_authenticates_by_session(stock):
     assert status == 401 and json.loads(payload) == {"error": "You must specify an API key."}
 
 
-def test_the_api_docs_without_a_cookie_still_send_a_browser_to_the_login(db):
+def test_the_api_docs_without_a_cookie_still_send_a_browser_to_the_login(transactional_db):
     status, headers, _ = call("GET", "/api/docs/")
     assert status == 302 and "login" in headers["Location"]
