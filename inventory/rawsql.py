@@ -62,7 +62,9 @@ def instance(model, db: str, names: Sequence[str], values: Sequence):
     every write renders build a handful of instances, and __init__'s walk of the fields (a descriptor call
     for each foreign key) cost more than the rest of turning their rows into objects. With a receiver of
     pre_init or post_init connected for the model, from_db itself."""
-    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+    # The lists first: has_listeners is a chain of calls per model, and nothing here connects either signal.
+    if (pre_init.receivers or post_init.receivers) and (pre_init.has_listeners(model)
+                                                        or post_init.has_listeners(model)):
         return model.from_db(db, names, values)
     obj = model.__new__(model)
     obj.__dict__.update(zip(names, values, strict=True))

@@ -10,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Role
+from inventory.api.common.parsers import MAX_JSON_DEPTH, json_depth_exceeds
 from inventory.models import StockMovement
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory, VariantFactory
 
@@ -132,6 +133,16 @@ def test_json_nested_within_the_limit_is_read(client, item):
                                   "quantity": 1, "movement_type": "in", "extra": nested}, format="json")
     assert response.status_code in (201, 422), response.content
     assert "nested" not in response.json()["error"] if response.status_code != 201 else True
+
+
+@pytest.mark.parametrize(("raw", "too_deep"), [
+    (b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, False),  # the limit itself, counted at once
+    (b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), True),
+    (b"[" + b"{}," * 40 + b"{}]", False),  # more brackets than the limit, none deeper than 2: the full scan
+    (b'{"a": "' + b"[" * 40 + b'"}', False),  # inside a string
+])
+def test_json_depth_at_the_limit(raw, too_deep):
+    assert json_depth_exceeds(raw) is too_deep
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(client, item):
