@@ -31,8 +31,8 @@ def tcp(host: str, port: int) -> list[str]:
     return ["--host", host, "--port", str(port)]
 
 
-def unix(socket: Path) -> list[str]:
-    return ["--uds", str(socket)]
+def unix(path: Path) -> list[str]:
+    return ["--uds", str(path)]
 
 
 def command(*, bind: list[str], workers: int, threads: int = THREADS_PER_WORKER) -> list[str]:

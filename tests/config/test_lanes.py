@@ -4,9 +4,7 @@ environ, as a server calls it."""
 
 from __future__ import annotations
 
-import io
 import json
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings
@@ -16,26 +14,13 @@ from accounts.models import Role
 from config.lanes import SESSION_ONLY, CookielessApiLane
 from config.wsgi import application
 from tests.factories import ApiKeyFactory, StockItemFactory, StockLocationFactory, UserFactory
+from tests.wsgi import call_wsgi
 
 LANE = application.app  # inside CompleteBody
 
 
 def call(method: str, path: str, *, body: dict | None = None, **headers: str) -> tuple[int, dict, bytes]:
-    data = b"" if body is None else json.dumps(body).encode()
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(data),
-               "CONTENT_LENGTH": str(len(data)), "CONTENT_TYPE": "application/json", **headers}
-    setup_testing_defaults(environ)
-    seen = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = int(status.split()[0]), dict(response_headers)
-
-    chunks = application(environ, start_response)
-    try:
-        payload = b"".join(chunks)
-    finally:
-        getattr(chunks, "close", lambda: None)()
-    return seen["status"], seen["headers"], payload
+    return call_wsgi(path, b"" if body is None else json.dumps(body).encode(), method=method, headers=headers)
 
 
 def middleware_of(handler) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings
@@ -14,34 +13,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Role
 from config.request_body import CompleteBody, _ExactLengthInput
-from config.wsgi import application
 from inventory.models import IdempotencyRecord, StockItem, StockMovement
 from tests.factories import StockItemFactory, StockLocationFactory, UserFactory
-
-
-def call_wsgi(path: str, body: bytes, *, declared: int, content_type: str, headers: dict | None = None):
-    """Call the project's WSGI application once; (status code, headers, body)."""
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(declared),
-        "wsgi.input": io.BytesIO(body),
-        **(headers or {}),
-    }
-    setup_testing_defaults(environ)
-    seen = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"] = int(status.split()[0])
-        seen["headers"] = dict(response_headers)
-
-    chunks = application(environ, start_response)
-    try:
-        payload = b"".join(chunks)
-    finally:
-        getattr(chunks, "close", lambda: None)()
-    return seen["status"], seen["headers"], payload
+from tests.wsgi import call_wsgi
 
 
 @pytest.fixture
