@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from inventory.models import CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
-from inventory.rawsql import array_literal, db_values, on_postgresql, placeholders, q, select, table
+from inventory.rawsql import array_literal, on_postgresql, placeholders, q, select, table, values_reader
 from inventory.services.statement_batch import as_one_statement, execute_write, execute_writes
 from inventory.services.valuation import AVERAGE, ZERO, Consumption, Layer, LayerFetch, Lot, valuation_method
 
@@ -226,14 +227,26 @@ def _insert_sql(model, objs: Sequence) -> tuple[str, list]:
     """An INSERT of model instances with their keys: multi-row VALUES, or (PostgreSQL, many rows) a SELECT
     from one array literal per column."""
     fields = model._meta.concrete_fields
-    rows = [db_values(obj, fields) for obj in objs]
-    names = ", ".join(q(f.column) for f in fields)
+    read = values_reader(model, tuple(f.name for f in fields))
+    rows = [read(obj) for obj in objs]
     if on_postgresql() and len(rows) > MANY_ROWS:
-        types = [_column_type(model, f.column) for f in fields]
-        return (f"INSERT INTO {table(model)} ({names}) SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})",
-                [array_literal(column) for column in zip(*rows, strict=True)])
-    values = ", ".join([f"({placeholders(len(fields))})"] * len(rows))
-    return f"INSERT INTO {table(model)} ({names}) VALUES {values}", [value for row in rows for value in row]
+        return _insert_arrays_sql(model), [array_literal(column) for column in zip(*rows, strict=True)]
+    return _insert_values_sql(model, len(rows)), [value for row in rows for value in row]
+
+
+@cache
+def _insert_values_sql(model, rows: int) -> str:
+    fields = model._meta.concrete_fields
+    values = ", ".join([f"({placeholders(len(fields))})"] * rows)
+    return f"INSERT INTO {table(model)} ({', '.join(q(f.column) for f in fields)}) VALUES {values}"
+
+
+@cache
+def _insert_arrays_sql(model) -> str:
+    fields = model._meta.concrete_fields
+    types = [_column_type(model, f.column) for f in fields]
+    return (f"INSERT INTO {table(model)} ({', '.join(q(f.column) for f in fields)})"
+            f" SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})")
 
 
 def insert_consumptions(consumptions: Sequence[Consumption]) -> None:
@@ -301,9 +314,14 @@ def update_layer_remaining(layers: Iterable[Layer]) -> None:
 
 def update_rows(model, fields: Sequence[str], objs: Sequence) -> None:
     """Write `fields` of model instances `objs` (each field prepared for the database as Django would)."""
-    columns = [model._meta.get_field(name) for name in fields]
-    rows = [(*db_values(obj, columns), obj.pk) for obj in objs]
-    update_by_id(model, [f.column for f in columns], rows)
+    read = values_reader(model, tuple(fields))
+    rows = [(*read(obj), obj.pk) for obj in objs]
+    update_by_id(model, _columns(model, tuple(fields)), rows)
+
+
+@cache
+def _columns(model, names: tuple[str, ...]) -> list[str]:
+    return [model._meta.get_field(name).column for name in names]
 
 
 def update_by_id(model, columns: Sequence[str], rows: Sequence[tuple]) -> None:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory.models import CostLayer, MovementFigures, StockItem, StockMovement
-from inventory.rawsql import db_values
+from inventory.rawsql import db_values, values_reader
 from tests.factories import StockItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +61,12 @@ def test_nan_is_refused_as_django_refuses_it():
     with pytest.raises(Exception) as slow:
         django_prepared(layer, CostLayer._meta.concrete_fields)
     assert type(fast.value) is type(slow.value)
+
+
+def test_a_reader_of_some_fields_gives_what_db_values_gives_for_them():
+    item = StockItemFactory(count_on_hand=5)
+    names = ("count_on_hand", "running_value", "last_movement_at", "movement_counts")
+    fields = [StockItem._meta.get_field(name) for name in names]
+    assert list(map(comparable, values_reader(StockItem, names)(item))) == \
+        list(map(comparable, django_prepared(item, fields)))
+    assert values_reader(StockItem, ("count_on_hand",))(item) == (5,)
