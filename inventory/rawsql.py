@@ -38,23 +38,39 @@ def placeholders(n: int) -> str:
 
 def select(sql: str, params: Sequence, fields: Sequence) -> list[tuple]:
     """Rows of `sql`, each column converted as Django would convert `fields[i]` (None: as the driver gives it)."""
+    return select_later(sql, params, fields)()
+
+
+def select_later(sql: str, params: Sequence, fields: Sequence) -> Callable[[], list[tuple]]:
+    """`select`, sent now and read when the function it returns is called. In psycopg's pipeline mode the
+    database runs it, and what is sent after it, while the caller works on; elsewhere it is read at once."""
     converters = [
         [*field.get_db_converters(connection), *connection.ops.get_db_converters(field.cached_col)] if field else []
         for field in fields
     ]
-    with connection.cursor() as cursor:
+    cursor = connection.cursor()
+    try:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not any(converters):
-        return rows
-    out = []
-    for row in rows:
-        values = list(row)
-        for n, functions in enumerate(converters):
-            for convert in functions:
-                values[n] = convert(values[n], fields[n].cached_col, connection)
-        out.append(tuple(values))
-    return out
+        rows = None if on_postgresql() else cursor.fetchall()
+    except BaseException:
+        cursor.close()
+        raise
+
+    def read() -> list[tuple]:
+        with cursor:
+            fetched = cursor.fetchall() if rows is None else rows
+        if not any(converters):
+            return fetched
+        out = []
+        for row in fetched:
+            values = list(row)
+            for n, functions in enumerate(converters):
+                for convert in functions:
+                    values[n] = convert(values[n], fields[n].cached_col, connection)
+            out.append(tuple(values))
+        return out
+
+    return read
 
 
 def instance(model, db: str, names: Sequence[str], values: Sequence):
@@ -163,5 +179,12 @@ def array_literal(values: Sequence) -> str:
         return "{" + ",".join(map(str, values)) + "}"
     if kinds & JSON_WRAPPERS:  # a JSONField's value as Django prepares it: its JSON text
         values = [(v.dumps or json.dumps)(v.obj) if type(v) in JSON_WRAPPERS else v for v in values]
-    return "{" + ",".join("NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
+    if len(kinds) == 1 and values.count(values[0]) == len(values):
+        # One value throughout (a repost's timestamp on every row): quoted once, not once per row.
+        return "{" + ",".join([_array_element(values[0])] * len(values)) + "}"
+    return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+def _array_element(value) -> str:
+    return "NULL" if value is None else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+

@@ -33,7 +33,7 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Action, CostLayer, LayerConsumption, MovementFigures, StockItem, StockMovement
-from inventory.rawsql import on_postgresql, q, select, table
+from inventory.rawsql import on_postgresql, q, select, select_later, table
 from inventory.services import ledger_io as io
 from inventory.services.errors import InsufficientStock, StockError
 from inventory.services.locking import lock_items
@@ -213,31 +213,38 @@ def _tail_ids(item_id: int) -> str:
 def _unwind(item_id: int, date_param, movement_id: int) -> None:
     """Undo the tail's cost layers and consumptions (step 1 of the module docstring)."""
     layers, consumptions = table(CostLayer), table(LayerConsumption)
+    tail = [item_id, date_param, date_param, movement_id]
+    # A batch gets back what the tail drew from it; a shortfall loses what the tail settled of it.
+    give_back = (f"quantity_remaining = {layers}.quantity_remaining"
+                 f" + CASE WHEN {layers}.quantity_received < 0 THEN -d.drawn ELSE d.drawn END")
+    if on_postgresql():
+        # One statement, the tail's ids found once: its consumptions deleted, what they drew given back to the
+        # layers that stay (those of movements before the tail), the tail's own layers deleted. The parts
+        # touch disjoint rows, as one statement's parts must.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH tail AS MATERIALIZED ({_tail_ids(item_id)}),"
+                f" gone AS (DELETE FROM {consumptions} c WHERE c.movement_id = ANY(ARRAY(SELECT id FROM tail))"
+                f" RETURNING c.layer_id, c.quantity),"
+                f" back AS (UPDATE {layers} SET {give_back}"
+                f" FROM (SELECT layer_id, SUM(quantity) AS drawn FROM gone GROUP BY layer_id) d,"
+                f" {table(StockMovement)} m WHERE {layers}.id = d.layer_id AND m.id = {layers}.movement_id"
+                f" AND (m.movement_date, m.id) < (%s, %s))"
+                f" DELETE FROM {layers} WHERE movement_id = ANY(ARRAY(SELECT id FROM tail))",
+                [*tail, date_param, movement_id])
+        return
     drawn = (f"SELECT c.layer_id, SUM(c.quantity) AS drawn FROM {consumptions} c"
              f" WHERE {_of_tail('c.movement_id', item_id)}")
-    # The layers the tail drew from, looked up by id: PostgreSQL cannot know how few they are (below).
-    touched = (f" AND {layers}.id = ANY(ARRAY(SELECT c.layer_id FROM {consumptions} c"
-               f" WHERE {_of_tail('c.movement_id', item_id)}))") if on_postgresql() else ""
-    tail = [item_id, date_param, date_param, movement_id]
     with connection.cursor() as cursor:
-        # A batch gets back what the tail drew from it; a shortfall loses what the tail settled of it. The
-        # layers the tail created are deleted below whatever this does to them.
-        cursor.execute(
-            f"UPDATE {layers} SET quantity_remaining = quantity_remaining"
-            f" + CASE WHEN {layers}.quantity_received < 0 THEN -d.drawn ELSE d.drawn END"
-            f" FROM ({drawn} GROUP BY c.layer_id) d WHERE {layers}.id = d.layer_id{touched}",
-            tail * (2 if touched else 1))
+        # The layers the tail created are deleted below whatever this does to them.
+        cursor.execute(f"UPDATE {layers} SET {give_back} FROM ({drawn} GROUP BY c.layer_id) d"
+                       f" WHERE {layers}.id = d.layer_id", tail)
         cursor.execute(f"DELETE FROM {consumptions} WHERE {_of_tail('movement_id', item_id)}", tail)
         cursor.execute(f"DELETE FROM {layers} WHERE {_of_tail('movement_id', item_id)}", tail)
 
 
 def _of_tail(column: str, item_id: int) -> str:
-    """`column` is the id of a movement of the tail (parameters: item, date, date, id). On PostgreSQL as
-    `= ANY(ARRAY(...))`: the planner then looks the rows up by index whatever it guesses of the tail's length,
-    where with `IN (...)` a guess of thousands (it cannot know a short tail of a deep item is short) makes it
-    hash-join whole tables: 0.9 s at a million movements for a tail of a hundred."""
-    if on_postgresql():
-        return f"{column} = ANY(ARRAY({_tail_ids(item_id)}))"
+    """`column` is the id of a movement of the tail (parameters: item, date, date, id): SQLite's unwind."""
     return f"{column} IN ({_tail_ids(item_id)})"
 
 
@@ -282,18 +289,22 @@ def _tail_chunks(item_id: int, date_param, movement_id: int, check: Key | None
     order = " ORDER BY m.movement_date, m.id LIMIT %s"
     fields = ([None] * 5 + [StockMovement._meta.get_field(c) for c in ("unit_cost_fixed", "source_movement_id")]
               + [MovementFigures._meta.get_field(c) for c in io.MOVEMENT_FIGURES])
-    rows = select(base + ">= (%s, %s)" + order, [*params, item_id, date_param, movement_id, CHUNK], fields)
-    while rows:
+    # Each chunk's successor is sent before the chunk is handed over: the database reads it while the chunk is
+    # valued, instead of after (on PostgreSQL, in the caller's pipeline; see `rawsql.select_later`).
+    pending = select_later(base + ">= (%s, %s)" + order, [*params, item_id, date_param, movement_id, CHUNK], fields)
+    while pending is not None:
+        rows = pending()
         chunk = []
         for pk, quantity, action, date, checked, fixed, source, *figures in rows:
             _, rank, balance, price, total, value, average, running = figures
             chunk.append(LedgerRow(pk, quantity, action, date, bool(checked), bool(fixed), source, rank, balance,
                                    price, total, value, average, running, stored=tuple(figures)))
+        pending = None
+        if len(rows) == CHUNK:
+            last = chunk[-1]
+            pending = select_later(base + "> (%s, %s)" + order, [*params, item_id, last.date_text, last.pk, CHUNK],
+                                   fields)
         yield chunk, io.lots_by_source(row.source_movement_id for row in chunk if row.source_movement_id)
-        if len(rows) < CHUNK:
-            return
-        last = chunk[-1]
-        rows = select(base + "> (%s, %s)" + order, [*params, item_id, last.date_text, last.pk, CHUNK], fields)
 
 
 def _write(item_id: int, state: ItemValuation, changed: list[tuple]) -> None:

@@ -24,6 +24,14 @@ def test_booleans_and_text_are_quoted_and_escaped():
     assert array_literal(['a"b', "c\\d", None]) == '{"a\\"b","c\\\\d",NULL}'
 
 
+def test_one_value_throughout_is_quoted_once_and_repeated():
+    moment = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+    assert array_literal([moment] * 3) == "{" + ",".join([f'"{moment}"'] * 3) + "}"
+    assert array_literal(['a"b'] * 2) == '{"a\\"b","a\\"b"}'
+    assert array_literal([None, None]) == "{NULL,NULL}"
+    assert array_literal([moment, moment.replace(hour=11)]) == f'{{"{moment}","{moment.replace(hour=11)}"}}'
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_postgresql_reads_back_what_was_written():
