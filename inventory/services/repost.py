@@ -220,7 +220,9 @@ def _unwind(item_id: int, date_param, movement_id: int) -> None:
     if on_postgresql():
         # One statement, the tail's ids found once: its consumptions deleted, what they drew given back to the
         # layers that stay (those of movements before the tail), the tail's own layers deleted. The parts
-        # touch disjoint rows, as one statement's parts must.
+        # touch disjoint rows, as one statement's parts must. Rows are looked up by `= ANY(ARRAY(tail))`, by
+        # index whatever the planner guesses of the tail's length: with `IN (...)` a guess of thousands (it
+        # cannot know that a short tail of a deep item is short) hash-joins whole tables (0.9 s at 1,000,000).
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH tail AS MATERIALIZED ({_tail_ids(item_id)}),"
