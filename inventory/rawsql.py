@@ -144,18 +144,14 @@ def _preparer(field) -> Callable:
     return lambda value: field.get_db_prep_save(value, connection)
 
 
-def db_values(obj, fields: Sequence) -> tuple:
-    """`fields` of a model instance as Django would prepare them for saving (`Field.get_db_prep_save`), but
-    the values PostgreSQL's backend takes as they are skip its per-field machinery: every write of the ledger
-    prepares dozens of them, and the general path cost a tenth of a movement POST's Python."""
-    return values_reader(type(obj), tuple(f.name for f in fields))(obj)
-
-
 @cache
 def values_reader(model, names: tuple[str, ...]) -> Callable[[object], tuple]:
-    """`db_values` of the fields `names` as one function of an instance of `model`, made once: the attributes
-    read by one attrgetter, each value through its field's preparer. (A cache keyed by the fields themselves
-    would hash each through `Field.__hash__`, a Python call: 35 per POST.)"""
+    """A function giving the fields `names` of an instance of `model` as Django would prepare them for saving
+    (`Field.get_db_prep_save`), but the values PostgreSQL's backend takes as they are skip its per-field
+    machinery: every write of the ledger prepares dozens of them, and the general path cost a tenth of a
+    movement POST's Python. Made once per model and fields: one attrgetter reads the attributes, each value
+    goes through its field's preparer (a cache keyed by the fields would hash each through `Field.__hash__`,
+    a Python call, 35 times a POST)."""
     fields = [model._meta.get_field(name) for name in names]
     preparers = [_preparer(f) for f in fields]
     if len(fields) == 1:

@@ -1,4 +1,4 @@
-"""inventory.rawsql.db_values: the ledger's writes prepare model fields for the database without Django's
+"""inventory.rawsql.values_reader: the ledger's writes prepare model fields for the database without Django's
 per-field machinery where the backend would pass the value unchanged; what it gives must equal what
 `Field.get_db_prep_save` gives, value and type, on the database of the run."""
 
@@ -10,10 +10,14 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory.models import CostLayer, MovementFigures, StockItem, StockMovement
-from inventory.rawsql import db_values, values_reader
+from inventory.rawsql import values_reader
 from tests.factories import StockItemFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def db_values(obj, fields) -> tuple:
+    return values_reader(type(obj), tuple(f.name for f in fields))(obj)
 
 
 def django_prepared(obj, fields) -> tuple:
