@@ -1,7 +1,8 @@
-"""A single movement's BEGIN travels with its lock statement and its writes with its COMMIT on PostgreSQL
-(config/postgresql, ledger_io.pipeline_until_commit): two round trips in all. What that must not change: a
-statement that fails still fails the whole transaction, nothing of it is kept, and the connection goes on
-working."""
+"""A single movement the service values itself (one that PostgreSQL does not append alone, services/sql_append.py:
+here a short sale on a backorderable item) sends its BEGIN with its lock statement and its writes with its COMMIT
+on PostgreSQL (config/postgresql, ledger_io.pipeline_until_commit): two round trips in all. What that must not
+change: a statement that fails still fails the whole transaction, nothing of it is kept, and the connection goes
+on working."""
 
 from __future__ import annotations
 
@@ -34,32 +35,33 @@ def consumptions_refused():
 
 
 def test_the_commit_is_sent_with_the_writes():
-    item = StockItemFactory()
+    item = StockItemFactory(backorderable=True)
     services.receive(item.pk, 10)
-    sent = frontend_messages(lambda: services.sell(item.pk, 3))
+    sent = frontend_messages(lambda: services.sell(item.pk, 13))
     insert = next(n for n, line in enumerate(sent) if 'INSERT INTO "inventory_stockmovement"' in line)
     commit = next(n for n, line in enumerate(sent) if '"COMMIT"' in line)
     # From the movement's INSERT to the COMMIT nothing waits for the server: no Sync between them.
     assert insert < commit and not [line for line in sent[insert:commit] if "\tSync" in line], sent[insert:]
     assert connection.connection._pipeline is None  # left with the commit
     item = StockItem.objects.get(pk=item.pk)
-    assert (item.count_on_hand, StockMovement.objects.filter(stock_item=item).count()) == (7, 2)
+    assert (item.count_on_hand, StockMovement.objects.filter(stock_item=item).count()) == (-3, 2)
 
 
 def test_a_movement_costs_two_round_trips_begin_with_the_lock():
-    item = StockItemFactory()
+    item = StockItemFactory(backorderable=True)
     services.receive(item.pk, 10)
-    sent = frontend_messages(lambda: services.sell(item.pk, 3))
+    sent = frontend_messages(lambda: services.sell(item.pk, 13))
     begin = next(n for n, line in enumerate(sent) if '"BEGIN"' in line)
     first_wait = next(n for n, line in enumerate(sent) if n > begin and ("\tSync" in line or "\tFlush" in line))
     # BEGIN and the lock statement, then a Flush for the lock's answer (a Sync would end the batch).
     assert "\tFlush" in sent[first_wait], sent[begin:first_wait + 1]
     assert len([line for line in sent[begin:first_wait] if "\tExecute\t" in line]) == 2, sent[begin:first_wait + 1]
-    # The writes and the COMMIT then go with the transaction's one Sync; nothing in the simple protocol.
-    assert len([line for line in sent if "\tSync" in line]) == 1, sent
+    # The writes and the COMMIT then go with the transaction's one Sync; nothing in the simple protocol. (Before
+    # BEGIN, the one statement in which PostgreSQL declined to append the sale alone.)
+    assert len([line for line in sent[begin:] if "\tSync" in line]) == 1, sent
     assert not [line for line in sent if "\tQuery\t" in line], sent
     assert connection.connection._pipeline is None and not connection.in_atomic_block
-    assert StockItem.objects.get(pk=item.pk).count_on_hand == 7
+    assert StockItem.objects.get(pk=item.pk).count_on_hand == -3
     services.receive(item.pk, 1)  # the connection goes on working, psycopg's autocommit as Django left it
     assert connection.connection.autocommit is True and connection.get_autocommit() is True
 

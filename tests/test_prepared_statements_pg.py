@@ -10,11 +10,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Role
 from inventory import services
@@ -42,9 +44,8 @@ def test_a_repeated_write_runs_as_prepared_statements(settings):
     for _ in range(threshold + 1):
         services.receive(item.pk, 2)
     prepared = prepared_statements()
-    # The lock of the item and the INSERT of the movement are prepared with placeholders, not values.
-    assert any("FOR UPDATE" in sql and "$1" in sql for sql in prepared), prepared
-    assert any('INSERT INTO "inventory_stockmovement"' in sql for sql in prepared), prepared
+    # The statement that locks the item and appends the movement is prepared with placeholders, not values.
+    assert any("FOR UPDATE" in sql and "inventory_append_movement" in sql and "$1" in sql for sql in prepared), prepared
     assert StockItem.objects.get(pk=item.pk).count_on_hand == 2 * (threshold + 1)
 
 
@@ -113,7 +114,9 @@ def test_a_write_whose_prepared_lock_went_stale_is_a_503_and_the_retry_succeeds(
     client = make_client(Role.MANAGER)
     item = StockItemFactory()
     url = f"/api/v1/stock_locations/{item.stock_location_id}/stock_movements"
-    body = {"stock_movement": {"stock_item_id": item.pk, "quantity": 1, "action": "received"}}
+    # Dated: locked and valued by the service in a transaction (PostgreSQL appends plain ones alone, below).
+    dated = (timezone.now() - timedelta(hours=1)).isoformat()
+    body = {"stock_movement": {"stock_item_id": item.pk, "quantity": 1, "action": "received", "movement_date": dated}}
     prepare(client, "post", url, body, format="json")
     written = StockMovement.objects.count()
 
@@ -127,3 +130,18 @@ def test_a_write_whose_prepared_lock_went_stale_is_a_503_and_the_retry_succeeds(
         retried = client.post(url, body, format="json")
         assert retried.status_code == 201, retried.content
     assert StockItem.objects.get(pk=item.pk).count_on_hand == written + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plain_append_whose_prepared_statement_went_stale_is_prepared_again(make_client):
+    client = make_client(Role.MANAGER)
+    item = StockItemFactory()
+    url = f"/api/v1/stock_locations/{item.stock_location_id}/stock_movements"
+    body = {"stock_movement": {"stock_item_id": item.pk, "quantity": 1, "action": "received"}}
+    prepare(client, "post", url, body, format="json")
+
+    with column_type_changed("inventory_stockitem", "reorder_point", "bigint"):
+        # PostgreSQL appends it in one statement outside a transaction: prepared again and answered.
+        response = client.post(url, body, format="json")
+        assert response.status_code == 201, response.content
+    assert StockItem.objects.get(pk=item.pk).count_on_hand == StockMovement.objects.count()

@@ -36,12 +36,12 @@ def lock_items(item_ids: Iterable[int], *, with_product: bool = False) -> dict[i
         else:
             cursor.execute(sql.format(ids=f"IN ({placeholders(len(ids))})"), ids)
         for row in cursor.fetchall():
-            item, _ = _take_item(readers, row)
+            item, _ = take_item(readers, row)
             found[item.pk] = item
     return found
 
 
-def _take_item(readers: list[ModelReader], row) -> tuple[StockItem, tuple]:
+def take_item(readers: list[ModelReader], row) -> tuple[StockItem, tuple]:
     """The item of a lock statement's row, with its variant, location (and product, with a fourth reader),
     and the row's columns after theirs."""
     item_reader, variant_reader, location_reader, *product_reader = readers
@@ -128,7 +128,7 @@ def lock_item_for_append(item_id: int, *, inbound: bool, open_layers: int) -> Ap
         row = cursor.fetchone()
     if row is None:
         raise StockItem.DoesNotExist(f"stock item {item_id} does not exist")
-    item, row = _take_item(readers, row)
+    item, row = take_item(readers, row)
     movement_id, layer_id, others_on_hand, others_backorderable, *layer_columns = row
     # As the statement chose: shortfalls into an item that is short, batches out of an item with stock.
     was_read = item.count_on_hand < 0 if inbound else item.count_on_hand > 0

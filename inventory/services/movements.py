@@ -21,6 +21,7 @@ from django.utils import timezone
 from inventory.models import Action, MovementFigures, StockItem, StockMovement
 from inventory.rawsql import on_postgresql
 from inventory.services import ledger_io as io
+from inventory.services import sql_append
 from inventory.services.errors import InvalidMovement, LocationMismatch
 from inventory.services.locking import (
     AppendLock,
@@ -228,6 +229,8 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
     With `request.location` (a stock location id) the item must exist and belong to it, else
     LocationMismatch: checked under the item's lock, which spares the caller a SELECT of its own.
     """
+    if on_postgresql() and (movement := sql_append.append(request, user=user)) is not None:
+        return movement
     item_id = pk_of(request.stock_item)
     location, quantity, action = request.location, request.quantity, request.action
     with transaction.atomic():
