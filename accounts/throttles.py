@@ -105,6 +105,15 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return SimpleRateThrottle.parse_rate(None, rate)
 
 
+# Set on a request whose hit was counted and allowed already: a view answering it after the movement lane
+# (inventory/api/spree/fast_lane.py) lets it by without counting it twice.
+COUNTED = "stockroom_throttle_counted"
+
+
+def count_once(request) -> None:
+    setattr(request, COUNTED, True)
+
+
 class ApiKeyRateThrottle(BaseThrottle):
     """Per API key (or per session user, or per address for anonymous callers); rate `api_key` of
     DEFAULT_THROTTLE_RATES (STOCKROOM_THROTTLE_RATE)."""
@@ -126,6 +135,9 @@ class ApiKeyRateThrottle(BaseThrottle):
         return f"ip:{client_address(request)}"
 
     def allow_request(self, request, view) -> bool:
+        if getattr(request, COUNTED, False):
+            self._wait = None  # allowed, and counted, before it reached this view (`count_once`)
+            return True
         self._wait = self.window.hit(self.identity(request))
         return self._wait is None
 

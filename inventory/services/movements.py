@@ -229,7 +229,7 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
     With `request.location` (a stock location id) the item must exist and belong to it, else
     LocationMismatch: checked under the item's lock, which spares the caller a SELECT of its own.
     """
-    if on_postgresql() and (movement := sql_append.append(request, user=user)) is not None:
+    if (movement := sql_append.append(request, user=user)) is not None:
         return movement
     item_id = pk_of(request.stock_item)
     location, quantity, action = request.location, request.quantity, request.action

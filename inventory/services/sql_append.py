@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Action, MovementFigures, Product, StockItem, StockLocation, StockMovement, Variant
-from inventory.rawsql import ModelReader, instance, q, table
+from inventory.rawsql import ModelReader, instance, on_postgresql, q, table
 from inventory.services.errors import InvalidMovement
 from inventory.services.locking import take_item
 from inventory.services.refs import acting_user, pk_of
@@ -35,11 +35,12 @@ OUTPUT = ("movement_id", "movement_date", "unit_cost_fixed", "rank", "balance_af
 
 
 def append(request: MovementRequest, *, user=None) -> StockMovement | None:
-    """`record_movement(request)` in one statement, or None (nothing written) where the service must decide:
-    a backdated or refused movement, one that creates or settles a shortfall, an item that is missing,
-    discarded or at another location. Its item comes locked and rendered as the service's would."""
+    """`record_movement(request)` in one statement on PostgreSQL, or None (nothing written) where the service
+    must decide: a backdated or refused movement, one that creates or settles a shortfall, an item that is
+    missing, discarded or at another location; elsewhere always. Its item comes locked and rendered as the
+    service's would."""
     item_id, location = pk_of(request.stock_item), request.location
-    if (request.movement_date is not None or request.action not in APPENDED_IN_SQL
+    if (not on_postgresql() or request.movement_date is not None or request.action not in APPENDED_IN_SQL
             or not 0 < item_id <= MAX_BIGINT or (location is not None and not 0 < location <= MAX_BIGINT)):
         return None  # (ids no row can have are the service's 404s)
     try:

@@ -10,6 +10,7 @@ Django's HTML page.
 from django.urls import re_path
 
 from inventory.api.common.routers import NestedRouter, Router
+from inventory.api.spree import fast_lane
 from inventory.api.spree.errors import not_found
 from inventory.api.spree.viewsets import catalog, stock
 
@@ -30,6 +31,10 @@ locations.register("stock_movement", stock.SingularStockMovementViewSet, basenam
 
 # Matched in order, and no two routes overlap: the busiest (a location's movements and items) come first.
 routes = [*locations.urls, *router.urls, *products.urls]
+# Plain movement POSTs are answered in front of the viewset (fast_lane).
+for route in routes:
+    if getattr(route.callback, "cls", None) is stock.StockMovementViewSet and "post" in route.callback.actions:
+        route.callback = fast_lane.in_front_of(route.callback)
 
 # [\s\S] rather than `.`: a path with an encoded newline (%0A) is unknown too, not a fall-through to HTML.
 not_found_route = re_path(r"^[\s\S]*$", not_found, name="not-found")
