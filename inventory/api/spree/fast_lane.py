@@ -4,10 +4,10 @@ A storefront's sale or receipt is a POST of a plain body: `{"stock_movement": {"
 -1, "action": "sold"}}`, JSON, an API key. DRF's cycle around it (the request wrapper, negotiation, parsers, the
 body's serializer, the response's rendering) cost about as much as PostgreSQL's whole work on the movement
 (bench/FINDINGS.md, round 11). Such a request is answered here when PostgreSQL appends the movement alone
-(`services.sql_append`), with the viewset's own parts: the key authentication, its role rule, its throttle, its
-serializer and renderer for the 201. Anything else goes to the viewset, which answers as it always has: another
-body or header, a refusal, a movement the service must value. The lane writes nothing it does not answer, and a
-request it hands on has had its throttle hit counted once.
+(`services.sql_append`; on PostgreSQL only), with the viewset's own parts: the key authentication, its role
+rule, its throttle, its serializer and renderer for the 201. Anything else goes to the viewset, which answers
+as it always has: another body or header, a refusal, a movement the service must value. The lane writes
+nothing it does not answer, and a request it hands on has had its throttle hit counted once.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from accounts.throttles import ApiKeyRateThrottle, count_once
 from inventory.api.common.idempotency import IDEMPOTENCY_HEADER
 from inventory.api.spree import serializers as s
 from inventory.api.spree.viewsets.stock import StockMovementViewSet
+from inventory.rawsql import on_postgresql
 from inventory.services import sql_append
 from inventory.services.rules import MovementRequest
 
@@ -49,7 +50,7 @@ def in_front_of(drf_view):
 
 def plain_movement_post(request: HttpRequest, location_id) -> HttpResponse | None:
     """The 201 of a plain movement POST, or None for the viewset to answer (nothing written)."""
-    if (request.method != "POST" or request.content_type != "application/json"
+    if (request.method != "POST" or not on_postgresql() or request.content_type != "application/json"
             or request.content_params.get("charset", "utf-8").lower() != "utf-8"
             or request.META.get("HTTP_ACCEPT") not in ACCEPTED or request.META.get("QUERY_STRING")
             or IDEMPOTENCY_META in request.META or not isinstance(location_id, int)
