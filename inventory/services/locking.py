@@ -143,24 +143,42 @@ LAYER_COLUMNS = ("layer_id", "layer_movement_id", "layer_unit_cost", "layer_rece
 
 
 @cache
+def rendered_item_readers() -> list[ModelReader]:
+    """Readers of the item `i`, its variant `v`, location `l` and product `p` (joined by RENDERED_ITEM_JOINS):
+    what the APIs render a new movement from."""
+    return [ModelReader(model, alias) for model, alias in
+            ((StockItem, "i"), (Variant, "v"), (StockLocation, "l"), (Product, "p"))]
+
+
+RENDERED_ITEM_JOINS = (f"JOIN {table(Variant)} v ON v.id = i.variant_id"
+                       f" JOIN {table(StockLocation)} l ON l.id = i.stock_location_id"
+                       f" JOIN {table(Product)} p ON p.id = v.product_id")
+
+
+def stock_elsewhere() -> tuple[str, str]:
+    """SQL of the stock of item `i`'s variant at its other (live) locations, and whether any is backorderable:
+    Spree's `total_on_hand` and `is_backorderable` of the response, read from the statement's snapshot."""
+    others = f"FROM {table(StockItem)} o WHERE o.variant_id = i.variant_id AND o.id <> i.id AND o.deleted_at IS NULL"
+    return f"(SELECT COALESCE(SUM(o.count_on_hand), 0) {others})", f"EXISTS (SELECT 1 {others} AND o.backorderable)"
+
+
+@cache
 def _append_lock_statement(inbound: bool) -> tuple[list[ModelReader], str]:
-    readers = [ModelReader(model, alias) for model, alias in
-               ((StockItem, "i"), (Variant, "v"), (StockLocation, "l"), (Product, "p"))]
+    readers = rendered_item_readers()
     item_columns = ", ".join(q(f.column) for f in StockItem._meta.concrete_fields)
     draw = "nextval(pg_get_serial_sequence('{}', 'id'))"
     layer_id = draw.format(CostLayer._meta.db_table) if inbound else "NULL::bigint"
     # Inbound: the shortfalls of an item that is short; outbound: the batches of an item with stock.
     has_layers = "i.count_on_hand < 0" if inbound else "i.count_on_hand > 0"
-    others = f"FROM {table(StockItem)} o WHERE o.variant_id = i.variant_id AND o.id <> i.id AND o.deleted_at IS NULL"
+    on_hand_elsewhere, backorderable_elsewhere = stock_elsewhere()
     sql = (
         f"WITH i AS MATERIALIZED (SELECT {item_columns} FROM {table(StockItem)} WHERE id = %s FOR UPDATE),"
         f" n AS MATERIALIZED (SELECT {draw.format(StockMovement._meta.db_table)} AS movement_id,"
-        f" {layer_id} AS layer_id, (SELECT COALESCE(SUM(o.count_on_hand), 0) {others}) AS others_on_hand,"
-        f" EXISTS (SELECT 1 {others} AND o.backorderable) AS others_backorderable FROM i)"
+        f" {layer_id} AS layer_id, {on_hand_elsewhere} AS others_on_hand,"
+        f" {backorderable_elsewhere} AS others_backorderable FROM i)"
         f" SELECT {', '.join(r.columns for r in readers)}, n.movement_id, n.layer_id, n.others_on_hand,"
         f" n.others_backorderable, {', '.join(f'f.{c}' for c in LAYER_COLUMNS)}"
-        f" FROM i CROSS JOIN n JOIN {table(Variant)} v ON v.id = i.variant_id"
-        f" JOIN {table(StockLocation)} l ON l.id = i.stock_location_id JOIN {table(Product)} p ON p.id = v.product_id"
+        f" FROM i CROSS JOIN n {RENDERED_ITEM_JOINS}"
         # One row, the layers' columns as arrays: the item's columns are loaded once, not once per layer.
         f" CROSS JOIN LATERAL (SELECT {', '.join(f'array_agg({c} ORDER BY layer_id) AS {c}' for c in LAYER_COLUMNS)}"
         f" FROM inventory_open_layers(i.id, {'true' if inbound else 'false'},"

@@ -228,6 +228,8 @@ def record_movement(request: MovementRequest, *, user=None) -> StockMovement:
 
     With `request.location` (a stock location id) the item must exist and belong to it, else
     LocationMismatch: checked under the item's lock, which spares the caller a SELECT of its own.
+    On PostgreSQL a plain append is valued and written by the database in one statement (`sql_append`);
+    what it declines is written here.
     """
     if (movement := sql_append.append(request, user=user)) is not None:
         return movement

@@ -19,10 +19,10 @@ from functools import cache
 from django.db import connection
 from django.utils import timezone
 
-from inventory.models import Action, MovementFigures, Product, StockItem, StockLocation, StockMovement, Variant
+from inventory.models import Action, MovementFigures, StockItem, StockMovement, Variant
 from inventory.rawsql import ModelReader, instance, on_postgresql, q, table
 from inventory.services.errors import InvalidMovement
-from inventory.services.locking import take_item
+from inventory.services.locking import RENDERED_ITEM_JOINS, rendered_item_readers, stock_elsewhere, take_item
 from inventory.services.refs import acting_user, pk_of
 from inventory.services.rules import MovementRequest, validate_quantity, validate_unit_cost
 from inventory.services.valuation import valuation_method
@@ -94,22 +94,17 @@ def _statement() -> tuple[list[ModelReader], str]:
     variant, location and product read back with the variant's stock elsewhere and what the function wrote
     (NULLs: it wrote nothing). Parameters: item, location, quantity, action, unit cost, valuation method,
     author, notes, the four cause fields, now."""
-    readers = [ModelReader(model, alias) for model, alias in
-               ((StockItem, "i"), (Variant, "v"), (StockLocation, "l"), (Product, "p"))]
+    readers = rendered_item_readers()
     item_columns = ", ".join(q(f.column) for f in StockItem._meta.concrete_fields)
-    others = f"FROM {table(StockItem)} o WHERE o.variant_id = i.variant_id AND o.id <> i.id AND o.deleted_at IS NULL"
     sql = (
         f"WITH i AS MATERIALIZED (SELECT {item_columns}, t AS whole FROM {table(StockItem)} t"
         f" WHERE t.id = %s::bigint FOR UPDATE),"
         f" a AS MATERIALIZED (SELECT a.* FROM i JOIN {table(Variant)} v ON v.id = i.variant_id"
         f" CROSS JOIN LATERAL inventory_append_movement(i.whole, v.cost_price, %s::bigint, %s::integer, %s::text,"
         f" %s::numeric, %s::text, %s::bigint, %s::text, %s::text, %s::text, %s::text, %s::text, %s::timestamptz) a)"
-        f" SELECT {', '.join(r.columns for r in readers)},"
-        f" (SELECT COALESCE(SUM(o.count_on_hand), 0) {others}), EXISTS (SELECT 1 {others} AND o.backorderable),"
+        f" SELECT {', '.join(r.columns for r in readers)}, {', '.join(stock_elsewhere())},"
         f" {', '.join(f'a.{c}' for c in OUTPUT)}"
-        f" FROM i JOIN {table(Variant)} v ON v.id = i.variant_id"
-        f" JOIN {table(StockLocation)} l ON l.id = i.stock_location_id JOIN {table(Product)} p ON p.id = v.product_id"
-        f" LEFT JOIN a ON true")
+        f" FROM i {RENDERED_ITEM_JOINS} LEFT JOIN a ON true")
     return readers, sql
 
 
