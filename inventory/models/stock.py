@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from decimal import Decimal
 
 from django.db import models
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 
+from inventory.models.actions import Action
 from inventory.models.catalog import Variant
 
 
@@ -72,6 +77,12 @@ class StockLocation(models.Model):
         return f"{self.name} ({self.code})"
 
 
+def counters_total():
+    """The sum of a stock item's movement counters (a JSON object of action -> count), as an expression."""
+    return functools.reduce(operator.add, [
+        Coalesce(Cast(KT(f"movement_counts__{action}"), models.IntegerField()), 0) for action in Action.values])
+
+
 class StockItem(models.Model):
     """One variant at one location. `count_on_hand`, `value_in_stock` and `average_cost` are caches
     of the item's movement ledger, written only by `inventory.services`."""
@@ -111,6 +122,10 @@ class StockItem(models.Model):
                                    name="stock_item_allocated_not_negative"),
             models.CheckConstraint(condition=models.Q(reorder_point__gte=0),
                                    name="stock_item_reorder_point_not_negative"),
+            # The counters add up to their total in every row the database holds, so `recount` need only
+            # compare the total with the ledger (seven JSON look-ups per item were a tenth of its time).
+            models.CheckConstraint(condition=models.Q(movement_total=counters_total()),
+                                   name="stock_item_counters_add_up"),
         ]
 
     def __str__(self) -> str:

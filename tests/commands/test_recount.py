@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from inventory import services
@@ -356,7 +356,8 @@ def move_elsewhere(movement: StockMovement) -> None:
 
 
 def set_counters(item: StockItem, counts: dict) -> None:
-    StockItem.objects.filter(pk=item.pk).update(movement_counts=counts)
+    """Counters and their total changed together, as the table's constraint requires."""
+    StockItem.objects.filter(pk=item.pk).update(movement_counts=counts, movement_total=sum(counts.values()))
 # (corruption of the `stocked` item: 50 @ 15, 30 @ 20, sell 60, adjust +5), problems found, count after --fix
 CORRUPTIONS = {
     "middle balance_after": (lambda rows, item: set_column(rows[1], "balance_after", 81), ["running figures"], 25),
@@ -365,7 +366,7 @@ CORRUPTIONS = {
     "extra movement": (lambda rows, item: duplicate_movement(rows[1]), LEDGER_ROWS, 55),
     "movement counters": (lambda rows, item: set_counters(item, {"received": 2, "sold": 1}), ["movement counts"],
                           25),
-    "movement total": (lambda rows, item: StockItem.objects.filter(pk=item.pk).update(movement_total=40),
+    "movement total": (lambda rows, item: set_counters(item, {"received": 38, "sold": 1, "adjusted": 1}),
                        ["movement counts"], 25),
     "count_on_hand": (lambda rows, item: corrupt_count(item, 24), ["count"], 25),
     "value_in_stock": (lambda rows, item: raw(f"UPDATE {StockItem._meta.db_table} SET value_in_stock = %s "
@@ -431,6 +432,16 @@ def test_a_movement_at_another_location_is_found_by_deep_and_fixed(stocked):
     assert code == 0 and "Fixed 1" in out
     assert_invariants(stocked)
     assert recount(deep=True).drifts == []
+
+
+@pytest.mark.parametrize("change", [{"movement_counts": {"received": 2, "sold": 1}}, {"movement_total": 40},
+                                    {"movement_counts": {"received": 2, "sold": 3, "adjusted": 1}, "movement_total": 4}])
+def test_counters_that_do_not_add_up_to_their_total_are_refused_by_the_database(stocked, change):
+    """The default pass compares only the counters' total with the ledger: the table holds the counters to it."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StockItem.objects.filter(pk=stocked.pk).update(**change)
+    item = StockItem.objects.get(pk=stocked.pk)
+    assert (item.movement_counts, item.movement_total) == ({"received": 2, "sold": 1, "adjusted": 1}, 4)
 
 
 def test_counters_of_the_wrong_action_are_found_by_deep_and_fixed(stocked):
