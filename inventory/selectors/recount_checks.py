@@ -211,25 +211,27 @@ def checksum_failures(location_id: int | None = None, ids: Sequence[int] | None 
     mask = " + ".join(f"(CASE WHEN {check.fails} THEN {1 << bit} ELSE 0 END)" for bit, check in enumerate(checks))
     (figures, p1), (transfers, p2), (items, p3) = [
         _scope(column, location_id, ids) for column in ("f.stock_item_id", "m.stock_item_id", "si.id")]
-    # The flags are computed in the SELECT list, each once per item, and filtered here: a WHERE on them
-    # would evaluate every condition (and the newest-movement probe) twice.
+    # The flags are computed in the SELECT list, each once per item, and filtered outside it: a WHERE on them
+    # would evaluate every condition (and the newest-movement probe) twice. OFFSET 0 keeps PostgreSQL from
+    # merging the two levels back into one; only the failing items cross the wire (none, mostly, instead of a
+    # row per item).
     sql = f"""
-        SELECT si.id, si.stock_location_id, {mask}
+        SELECT id, stock_location_id, flags FROM (
+        SELECT si.id, si.stock_location_id, {mask} AS flags
         FROM {n['item']} si
         LEFT JOIN (
             SELECT f.stock_item_id, COUNT(*) AS n, {aggregates}
             FROM {n['figures']} f WHERE {figures} GROUP BY f.stock_item_id
         ) c ON c.stock_item_id = si.id
         LEFT JOIN ({_stale_transfers(transfers)}) t ON t.stock_item_id = si.id
-        WHERE {items}
+        WHERE {items}{" OFFSET 0" if on_postgresql() else ""}) flagged WHERE flags <> 0
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [*p1, *p2, *p3])
         while rows := cursor.fetchmany(FETCH_SIZE):
             for item_id, item_location, failed in rows:
-                if failed:
-                    problems = dict.fromkeys(c.problem for bit, c in enumerate(checks) if failed & (1 << bit))
-                    yield item_id, item_location, tuple(problems)
+                problems = dict.fromkeys(c.problem for bit, c in enumerate(checks) if failed & (1 << bit))
+                yield item_id, item_location, tuple(problems)
 
 
 def _window(ids: Sequence[int]) -> tuple[str, list[int]]:

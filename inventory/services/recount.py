@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import Count
 
 from inventory.models import StockItem, StockLocation, StockMovement
 from inventory.rawsql import on_postgresql
@@ -82,11 +83,11 @@ def recount(
     if not deep:
         location_id = locations.values_list("pk", flat=True).first() if location_code is not None else None
         suspects = _suspects(location_id=location_id, item_ids=item_ids)
+    in_scope = StockItem.objects.all() if item_ids is None else StockItem.objects.filter(pk__in=item_ids)
+    totals = dict(in_scope.values("stock_location").annotate(n=Count("pk")).values_list("stock_location", "n"))
     for location in locations.only("pk", "code"):
-        items = StockItem.objects.filter(stock_location=location)
-        if item_ids is not None:
-            items = items.filter(pk__in=item_ids)
-        total = items.count()
+        items = in_scope.filter(stock_location=location)
+        total = totals.get(location.pk, 0)
         if not total and item_ids is not None:
             continue
         report.locations.append(location.code)

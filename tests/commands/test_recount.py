@@ -434,8 +434,11 @@ def test_a_movement_at_another_location_is_found_by_deep_and_fixed(stocked):
     assert recount(deep=True).drifts == []
 
 
-@pytest.mark.parametrize("change", [{"movement_counts": {"received": 2, "sold": 1}}, {"movement_total": 40},
-                                    {"movement_counts": {"received": 2, "sold": 3, "adjusted": 1}, "movement_total": 4}])
+@pytest.mark.parametrize("change", [
+    {"movement_counts": {"received": 2, "sold": 1}},
+    {"movement_total": 40},
+    {"movement_counts": {"received": 2, "sold": 3, "adjusted": 1}, "movement_total": 4},
+])
 def test_counters_that_do_not_add_up_to_their_total_are_refused_by_the_database(stocked, change):
     """The default pass compares only the counters' total with the ledger: the table holds the counters to it."""
     with pytest.raises(IntegrityError), transaction.atomic():
