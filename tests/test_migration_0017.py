@@ -7,22 +7,17 @@ import pytest
 
 from inventory.models import StockItem
 from inventory.services.recount import recount
-from tests.test_migrations import migrating
+from tests.test_migrations import item_maker, migrating
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_0017_gives_a_total_that_disagrees_the_sum_of_its_counters():
     with migrating("0016_append_movement_function", "0017_stock_item_counters_add_up") as apps:
-        location = apps.get_model("inventory", "StockLocation").objects.create(name="Main", code="MAIN")
-        product = apps.get_model("inventory", "Product").objects.create(name="Tote", slug="tote")
-        variant = apps.get_model("inventory", "Variant")
-        item = apps.get_model("inventory", "StockItem")
-        drifted = item.objects.create(stock_location=location, variant=variant.objects.create(product=product,
-                                      sku="A"), movement_counts={"received": 3, "sold": 40}, movement_total=7)
-        agreeing = item.objects.create(stock_location=location, variant=variant.objects.create(
-            product=product, sku="B"), movement_counts={"counted": 2}, movement_total=2)
-        empty = item.objects.create(stock_location=location, variant=variant.objects.create(product=product, sku="C"))
+        make = item_maker(apps)
+        drifted = make("A", movement_counts={"received": 3, "sold": 40}, movement_total=7)
+        agreeing = make("B", movement_counts={"counted": 2}, movement_total=2)
+        empty = make("C")
     totals = dict(StockItem.objects.values_list("pk", "movement_total"))
     assert totals == {drifted.pk: 43, agreeing.pk: 2, empty.pk: 0}
     # Neither counted item has a ledger: recount still reports both, by their totals.

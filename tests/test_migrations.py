@@ -30,6 +30,19 @@ def migrating(before: str, after: str) -> Iterator:
         executor.migrate(executor.loader.graph.leaf_nodes())
 
 
+def item_maker(apps):
+    """A function making stock items of new variants (`sku`, then the item's own fields) at one location, with
+    the models of the app registry `apps`."""
+    location = apps.get_model("inventory", "StockLocation").objects.create(name="Main", code="MAIN")
+    product = apps.get_model("inventory", "Product").objects.create(name="Tote", slug="tote")
+    variants, items = apps.get_model("inventory", "Variant").objects, apps.get_model("inventory", "StockItem").objects
+
+    def make(sku: str, **fields):
+        return items.create(stock_location=location, variant=variants.create(product=product, sku=sku), **fields)
+
+    return make
+
+
 def test_0004_sets_every_movements_location_to_its_items():
     with migrating("0003_movement_item_created_index", "0004_movement_stock_location") as apps:
         location = apps.get_model("inventory", "StockLocation")
