@@ -23,6 +23,7 @@ the tests compare this against.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,9 @@ LEDGER_START: Key = (datetime(1, 1, 1, tzinfo=UTC), 0)  # before every movement
 
 # Movements read (and written) at a time: bounds the replay's memory.
 CHUNK = 5000
+# New layers a repost keeps open in memory before writing them (NewLayers): bounds what it holds and writes at
+# its end (a 300-day backdate at 1,000,000 movements leaves a FIFO queue of 56,000 layers).
+MAX_OPEN = 10_000
 # A transfer chain runs forward in time, so reposting converges; the bound only guards against a bug.
 MAX_REPOST_ROUNDS = 50
 
@@ -313,8 +317,9 @@ def _tail_chunks(item_id: int, date_param, movement_id: int, check: Key | None
 
 class NewLayers:
     """The layers a repost creates, written once each where it can: on PostgreSQL a new layer gets its id at
-    once (consumptions name it) but its row only when it is used up or the repost ends, so that the draws of
-    later chunks change it in memory instead of by an UPDATE each. With a deep FIFO queue almost every layer
+    once (consumptions name it) but its row only when it is used up or the repost ends (or when more than
+    MAX_OPEN are open: the oldest then), so that the draws of later chunks change it in memory instead of by
+    an UPDATE each. With a deep FIFO queue almost every layer
     is drawn chunks after the one that opened it (a 300-day backdate at 100,000 movements updated 26,000
     layers). Their consumptions may be written first: the two tables carry no foreign key constraint
     (models/valuation.py). Elsewhere (SQLite, whose ids come from the INSERT) each chunk's layers are
@@ -333,8 +338,11 @@ class NewLayers:
         io.allocate_ids(layers=posting.new_layers)
         self.open.update((layer.id, layer) for layer in posting.new_layers)
         io.update_layer_remaining(layer for pk, layer in posting.touched_layers.items() if pk not in self.open)
-        used_up = [pk for pk, layer in self.open.items() if not layer.remaining]
-        self._insert([self.open.pop(pk) for pk in used_up])
+        done = [pk for pk, layer in self.open.items() if not layer.remaining]
+        # Beyond MAX_OPEN, the oldest are written now and updated by later draws, as stored layers are.
+        done += list(itertools.islice((pk for pk, layer in self.open.items() if layer.remaining),
+                                      max(0, len(self.open) - len(done) - MAX_OPEN)))
+        self._insert([self.open.pop(pk) for pk in done])
 
     def flush(self) -> None:
         """Write the layers still open at the end of the repost."""

@@ -153,11 +153,15 @@ class Ledgers:
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(method=st.sampled_from(["fifo", "average"]), setup=st.lists(history, min_size=2, max_size=10),
-       corrections=st.lists(correction, min_size=1, max_size=6), chunk=st.sampled_from([2, 3, repost.CHUNK]))
-def test_every_correction_leaves_what_a_full_rebuild_leaves(monkeypatch, method, setup, corrections, chunk):
-    # Tails of a few movements replayed in chunks of two or three as well: what a chunk leaves to the next
-    # (open layers not yet written, the next chunk's read) is exercised as a long tail exercises it.
+       corrections=st.lists(correction, min_size=1, max_size=6), chunk=st.sampled_from([2, 3, repost.CHUNK]),
+       max_open=st.sampled_from([1, repost.MAX_OPEN]))
+def test_every_correction_leaves_what_a_full_rebuild_leaves(monkeypatch, method, setup, corrections, chunk,
+                                                            max_open):
+    # Tails of a few movements replayed in chunks of two or three as well, with one new layer or many kept
+    # open: what a chunk leaves to the next (layers not yet written, the next chunk's read) is exercised as a
+    # long tail exercises it.
     monkeypatch.setattr(repost, "CHUNK", chunk)
+    monkeypatch.setattr(repost, "MAX_OPEN", max_open)
     with override_settings(STOCKROOM_VALUATION=method):
         world = Ledgers()
         for op in setup:
